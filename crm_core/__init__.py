@@ -1,0 +1,1 @@
+"""Mini CRM core: storage, domain logic and queries. Never imports streamlit."""

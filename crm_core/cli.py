@@ -1,0 +1,66 @@
+"""`python -m crm_core ...`: the same core operations as the dashboard, headless."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Sequence
+
+from crm_core import config, workspace
+from crm_core.customer_search import customers_export_query
+from crm_core.export import FORMATS, export_file
+from crm_core.order_search import orders_export_query
+from crm_core.store import WorkspaceBusyError, open_store
+
+EXPORTS = {"customers": customers_export_query, "orders": orders_export_query}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m crm_core", description="Mini CRM, headless.")
+    parser.add_argument("--db", help="workspace file (default: $CRM_DB_PATH or data/crm.duckdb)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("prepare", help="create or upgrade the workspace; load demo data when it is empty")
+    demo = sub.add_parser("demo", help="replace all customers and orders with generated demo data")
+    demo.add_argument("--customers", type=int, default=config.DEFAULT_DEMO_CUSTOMERS)
+    demo.add_argument("--orders", type=int, default=config.DEFAULT_DEMO_ORDERS)
+    demo.add_argument("--seed", type=int, default=None)
+    export = sub.add_parser("export", help="export customers or orders to a file")
+    export.add_argument("what", choices=sorted(EXPORTS))
+    export.add_argument("--format", choices=sorted(FORMATS), default="csv")
+    export.add_argument("--out", required=True, help="file to write")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return the process exit code."""
+    args = _parser().parse_args(argv)
+    path = args.db or config.db_path()
+    try:
+        if args.command == "prepare":
+            store, loaded = workspace.prepare(path)
+            facts = workspace.info(store)
+            note = "demo data loaded" if loaded else "ready"
+            print(f"{facts.path}: schema v{facts.schema_version}, {facts.customers:,} customers, "
+                  f"{facts.orders:,} orders ({note})")
+            return 0
+        store = open_store(path)
+        started = time.perf_counter()
+        if args.command == "demo":
+            if args.customers < 1 or args.orders < 0:
+                print("error: --customers must be at least 1 and --orders 0 or more", file=sys.stderr)
+                return 2
+            seed = args.seed if args.seed is not None else workspace.demo.DEFAULT_SEED
+            counts = workspace.reset_demo(store, args.customers, args.orders, seed=seed)
+            print(f"demo workspace: {counts['customers']:,} customers, {counts['orders']:,} orders, "
+                  f"{counts['items']:,} items in {time.perf_counter() - started:.1f}s")
+            return 0
+        sql, params = EXPORTS[args.what]()
+        rows = export_file(store, sql, params, args.format, args.out)
+        print(f"exported {rows:,} {args.what} to {args.out} in {time.perf_counter() - started:.1f}s")
+        return 0
+    except WorkspaceBusyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1

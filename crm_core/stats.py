@@ -1,0 +1,47 @@
+"""customer_stats, the derived per-customer order aggregates, kept current after every write.
+
+Rule: every order counts in `order_count`, but orders whose status is cancelled or returned bring
+no revenue: they are left out of `total_spend`, `revenue_order_count` and `avg_order_value`
+(total_spend / revenue_order_count). First and last order dates cover all orders.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+import duckdb
+
+ORDER_STATUSES = ("pending", "paid", "shipped", "delivered", "cancelled", "returned")
+NON_REVENUE_STATUSES = ("cancelled", "returned")
+
+REVENUE_CONDITION = "status NOT IN ('cancelled', 'returned')"
+
+_AGGREGATE = f"""
+SELECT customer_id,
+       coalesce(sum(amount) FILTER (WHERE {REVENUE_CONDITION}), 0)::DECIMAL(18,2) AS total_spend,
+       count(*)::INTEGER AS order_count,
+       count(*) FILTER (WHERE {REVENUE_CONDITION})::INTEGER AS revenue_order_count,
+       (sum(amount) FILTER (WHERE {REVENUE_CONDITION})
+          / nullif(count(*) FILTER (WHERE {REVENUE_CONDITION}), 0))::DECIMAL(18,2) AS avg_order_value,
+       min(ordered_at) AS first_order_at,
+       max(ordered_at) AS last_order_at
+FROM orders
+"""
+
+
+def rebuild_all(cur: duckdb.DuckDBPyConnection) -> None:
+    """Recompute customer_stats for every customer (inside the caller's transaction)."""
+    cur.execute("DELETE FROM customer_stats")
+    cur.execute(f"INSERT INTO customer_stats {_AGGREGATE} GROUP BY customer_id")
+
+
+def refresh_customers(cur: duckdb.DuckDBPyConnection, customer_ids: Iterable[int]) -> None:
+    """Recompute customer_stats for the given customers (inside the caller's transaction)."""
+    ids = sorted({int(i) for i in customer_ids if i is not None})
+    if not ids:
+        return
+    cur.execute("DELETE FROM customer_stats WHERE customer_id IN (SELECT unnest(?::BIGINT[]))", [ids])
+    cur.execute(
+        f"INSERT INTO customer_stats {_AGGREGATE} "
+        "WHERE customer_id IN (SELECT unnest(?::BIGINT[])) GROUP BY customer_id",
+        [ids],
+    )

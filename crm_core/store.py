@@ -1,0 +1,174 @@
+"""The DuckDB workspace: one connection per process, a cursor per operation, verified write transactions."""
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence, TypeVar
+
+import duckdb
+import polars as pl
+
+from crm_core.schema import MIGRATIONS, Migration
+
+T = TypeVar("T")
+Params = Sequence[Any] | dict[str, Any] | None
+
+
+class WorkspaceBusyError(RuntimeError):
+    """The workspace file is held by another process (for example the running app)."""
+
+
+class WriteConflictError(RuntimeError):
+    """A write kept conflicting with concurrent writes and was given up; nothing was written."""
+
+
+class Store:
+    """A workspace file with its single connection; hand out cursors, run verified writes."""
+
+    def __init__(self, path: str | Path, migrations: Sequence[Migration] = MIGRATIONS):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(str(self.path))
+        except duckdb.IOException as exc:
+            raise WorkspaceBusyError(
+                f"The workspace {self.path} is open in another process (is the app running?). "
+                "Stop it or set CRM_DB_PATH to another file."
+            ) from exc
+        with self.cursor() as cur:
+            cur.execute("SET TimeZone = 'UTC'")
+        self.migrate(migrations)
+
+    # -- reading -------------------------------------------------------------------------------
+    @contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A fresh cursor on the shared connection, closed afterwards."""
+        cur = self._con.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    def frame(self, sql: str, params: Params = None) -> pl.DataFrame:
+        """Run a read query and return its rows as a Polars frame."""
+        with self.cursor() as cur:
+            return cur.sql(sql, params=params).pl()
+
+    def rows(self, sql: str, params: Params = None) -> list[tuple]:
+        """Run a read query and return its rows as tuples."""
+        with self.cursor() as cur:
+            return cur.sql(sql, params=params).fetchall()
+
+    def scalar(self, sql: str, params: Params = None) -> Any:
+        """Run a read query and return the first column of its first row (None when empty)."""
+        rows = self.rows(sql, params)
+        return rows[0][0] if rows else None
+
+    # -- writing -------------------------------------------------------------------------------
+    def write(self, work: Callable[[duckdb.DuckDBPyConnection], T], retries: int = 6) -> T:
+        """Run `work(cursor)` in one transaction; retry write conflicts and verify the commit landed."""
+        last: Exception | None = None
+        for attempt in range(retries):
+            token = uuid.uuid4().hex
+            with self.cursor() as cur:
+                cur.begin()
+                try:
+                    result = work(cur)
+                    cur.execute(
+                        "INSERT INTO write_tokens VALUES (?, now()::TIMESTAMP)", [token]
+                    )
+                    cur.commit()
+                except duckdb.TransactionException as exc:
+                    last = exc
+                    _rollback_quietly(cur)
+                    time.sleep(0.01 * (2**attempt))
+                    continue
+                except BaseException:
+                    _rollback_quietly(cur)
+                    raise
+            if self._token_landed(token):
+                return result
+            last = WriteConflictError("a commit was discarded by a concurrent write")
+            time.sleep(0.01 * (2**attempt))
+        raise WriteConflictError(
+            "Another change to the same records kept conflicting with this one; nothing was saved. "
+            "Please try again."
+        ) from last
+
+    def _token_landed(self, token: str) -> bool:
+        return bool(self.scalar("SELECT count(*) FROM write_tokens WHERE token = ?", [token]))
+
+    # -- schema --------------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        """The highest migration applied to this workspace (0 for a new file)."""
+        return int(self.scalar("SELECT coalesce(max(version), 0) FROM schema_migrations") or 0)
+
+    def migrate(self, migrations: Sequence[Migration] = MIGRATIONS) -> list[int]:
+        """Apply, in order and each in its own transaction, the migrations this file lacks."""
+        with self.cursor() as cur:
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)"
+            )
+        applied = []
+        current = self.schema_version()
+        for step in sorted(migrations, key=lambda m: m.version):
+            if step.version <= current:
+                continue
+            with self.cursor() as cur:
+                cur.begin()
+                try:
+                    for statement in step.statements:
+                        cur.execute(statement)
+                    cur.execute(
+                        "INSERT INTO schema_migrations VALUES (?, ?, now()::TIMESTAMP)",
+                        [step.version, step.name],
+                    )
+                    cur.commit()
+                except BaseException:
+                    _rollback_quietly(cur)
+                    raise
+            applied.append(step.version)
+        if applied or current:
+            self._prune_tokens()
+        return applied
+
+    def _prune_tokens(self) -> None:
+        with self.cursor() as cur:
+            cur.execute("DELETE FROM write_tokens WHERE written_at < now()::TIMESTAMP - INTERVAL 1 DAY")
+
+    def close(self) -> None:
+        """Close the connection (the Store cannot be used afterwards)."""
+        self._con.close()
+
+
+def _rollback_quietly(cur: duckdb.DuckDBPyConnection) -> None:
+    try:
+        cur.rollback()
+    except duckdb.Error:
+        pass
+
+
+_STORES: dict[Path, Store] = {}
+_STORES_LOCK = threading.Lock()
+
+
+def open_store(path: str | Path) -> Store:
+    """The process-wide Store for a workspace file (one connection per process)."""
+    key = Path(path).resolve()
+    with _STORES_LOCK:
+        store = _STORES.get(key)
+        if store is None:
+            store = _STORES[key] = Store(key)
+        return store
+
+
+def close_all() -> None:
+    """Close every Store opened by this process (tests and shutdown)."""
+    with _STORES_LOCK:
+        for store in _STORES.values():
+            store.close()
+        _STORES.clear()
