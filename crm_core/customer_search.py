@@ -110,3 +110,8 @@ def location_facets(store: Store) -> pl.DataFrame:
         "SELECT country, state, city, count(*) AS customers FROM customers "
         "GROUP BY ALL ORDER BY country, state, city"
     )
+
+
+def count_customers(store: Store) -> int:
+    """How many customers the workspace holds."""
+    return int(store.scalar("SELECT count(*) FROM customers") or 0)

@@ -1,0 +1,31 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PORT   ?= 8501
+DEPS   := $(VENV)/.deps-installed
+
+.PHONY: run test deps browser bench clean
+
+run: $(DEPS)
+	$(PY) -m crm_core prepare
+	$(PY) -m streamlit run app.py --server.port $(PORT)
+
+test: $(DEPS) browser
+	$(PY) -m pytest
+
+deps: $(DEPS)
+
+$(DEPS): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+browser:
+	@scripts/ensure_chromium.sh
+
+bench: $(DEPS)
+	$(PY) bench/customers_page.py --scales S M
+
+clean:
+	rm -rf $(VENV) .pytest_cache artifacts

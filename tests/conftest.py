@@ -1,0 +1,28 @@
+"""Shared fixtures: every test gets its own workspace file and credentials file."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crm_core import store as store_module
+from crm_core.store import Store
+
+SMALL_DEMO = ("120", "1500")
+
+
+@pytest.fixture(autouse=True)
+def isolated_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the app at fresh files under tmp_path, with a small demo size."""
+    monkeypatch.setenv("CRM_DB_PATH", str(tmp_path / "crm.duckdb"))
+    monkeypatch.setenv("CRM_AUTH_PATH", str(tmp_path / "auth.yaml"))
+    monkeypatch.setenv("CRM_DEMO_CUSTOMERS", SMALL_DEMO[0])
+    monkeypatch.setenv("CRM_DEMO_ORDERS", SMALL_DEMO[1])
+    yield tmp_path
+    store_module.close_all()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    """An empty, migrated workspace (no demo data)."""
+    return store_module.open_store(tmp_path / "crm.duckdb")

@@ -1,0 +1,1 @@
+"""Streamlit-only glue shared by the pages: login guard, cached store, widgets."""

@@ -1,0 +1,88 @@
+"""The customer profile view: contact details, stats, orders with items, edit and delete."""
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from crm_core.customer_records import customer_profile, delete_customer, update_customer
+from crm_core.order_search import OrderFilter, orders_export_query
+from crm_core.store import Store
+from crm_core.validation import NotFoundError
+from ui.auth import CurrentUser
+from ui.customer_forms import customer_form, run_save
+from ui.widgets import download_buttons, money, when
+
+
+def _back() -> None:
+    st.query_params.pop("customer", None)
+
+
+def render_profile(store: Store, raw_id: str, user: CurrentUser) -> None:
+    """Render one customer's profile (or a clear message when the id is wrong)."""
+    st.button("All customers", icon=":material/arrow_back:", on_click=_back, key="cust-back")
+    try:
+        profile = customer_profile(store, int(raw_id))
+    except (ValueError, NotFoundError):
+        st.error(f"There is no customer with id '{raw_id}'. It may have been deleted.")
+        return
+    c, s = profile.customer, profile.stats
+    st.title(c["name"])
+    place = ", ".join(p for p in (c["city"], c["state"], c["country"]) if p)
+    st.caption(" · ".join(p for p in (c["email"], c["phone"], place) if p) or "No contact details")
+
+    tiles = st.columns(6)
+    tiles[0].metric("Total spend", money(s["total_spend"]), help="Cancelled and returned orders excluded.")
+    tiles[1].metric("Orders", f"{s['order_count']:,}", help="All orders, including cancelled and returned.")
+    tiles[2].metric("Average order", money(s["avg_order_value"]))
+    tiles[3].metric("First order", when(s["first_order_at"]))
+    tiles[4].metric("Last order", when(s["last_order_at"]))
+    days = s["days_since_last_order"]
+    tiles[5].metric("Days since last order", "—" if days is None else f"{days:,}")
+
+    with st.expander("Details", icon=":material/badge:"):
+        st.write(f"**Customer id:** {c['id']}  \n**External id:** {c['external_id'] or '—'}  \n"
+                 f"**Signed up:** {when(c['created_at'], True)} UTC  \n"
+                 f"**Last updated:** {when(c['updated_at'], True)} UTC")
+        if c["attributes"]:
+            st.caption("Custom attributes")
+            st.code(json.dumps(c["attributes"], indent=2, ensure_ascii=False), language="json")
+
+    st.subheader("Orders")
+    if profile.orders.is_empty():
+        st.info("This customer has not ordered yet.")
+    else:
+        st.dataframe(profile.orders, hide_index=True, key="profile-orders", column_config={
+            "id": st.column_config.NumberColumn("Order", format="%d"), "external_id": "Order number",
+            "ordered_at": st.column_config.DatetimeColumn("Date", format="YYYY-MM-DD HH:mm"),
+            "status": "Status", "amount": st.column_config.NumberColumn("Amount", format="%.2f"),
+            "currency": "Currency", "items": "Items",
+        })
+        download_buttons(store, *orders_export_query(OrderFilter(customer_id=c["id"])),
+                         basename=f"customer-{c['id']}-orders", key="profile-orders-dl")
+        st.markdown("**Items in these orders**")
+        st.dataframe(profile.items, hide_index=True, key="profile-items", column_config={
+            "order_id": st.column_config.NumberColumn("Order", format="%d"), "line_no": "Line",
+            "product_id": "Product id", "name": "Product", "category": "Category", "quantity": "Qty",
+            "unit_price": st.column_config.NumberColumn("Unit price", format="%.2f"),
+            "line_total": st.column_config.NumberColumn("Line total", format="%.2f"),
+        })
+
+    if user.can_write:
+        _edit_and_delete(store, c, s["order_count"])
+
+
+def _edit_and_delete(store: Store, c: dict, order_count: int) -> None:
+    with st.expander("Edit customer", icon=":material/edit:"):
+        submitted = customer_form(f"cust-edit-{c['id']}", "Save changes", initial=c)
+        if submitted is not None:
+            if run_save(lambda: update_customer(store, c["id"], submitted), "Changes saved") is not None:
+                st.rerun()
+    with st.expander("Delete customer", icon=":material/delete:"):
+        orders_note = f" and their {order_count:,} order(s)" if order_count else ""
+        st.warning(f"This permanently deletes {c['name']}{orders_note}. It cannot be undone.")
+        sure = st.checkbox("Yes, delete this customer", key=f"cust-del-sure-{c['id']}")
+        if st.button("Delete customer", type="primary", disabled=not sure, key=f"cust-del-{c['id']}"):
+            if run_save(lambda: delete_customer(store, c["id"]), "Customer deleted") is not None:
+                _back()
+                st.rerun()

@@ -1,0 +1,22 @@
+"""The process-wide workspace Store, cached for all sessions, and small per-session helpers."""
+from __future__ import annotations
+
+import streamlit as st
+
+from crm_core import config, workspace
+from crm_core.store import Store, WorkspaceBusyError
+
+
+@st.cache_resource(show_spinner="Opening the workspace…")
+def _store_for(path: str) -> Store:
+    return workspace.prepare(path)[0]
+
+
+def get_store() -> Store:
+    """The open workspace (created, migrated and demo-filled on first use); stops with a message if busy."""
+    try:
+        return _store_for(str(config.db_path()))
+    except WorkspaceBusyError as exc:
+        st.error(str(exc))
+        st.stop()
+        raise
