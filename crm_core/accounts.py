@@ -11,7 +11,7 @@ from typing import Any
 import bcrypt
 import yaml
 
-from crm_core.validation import ValidationError, normalize_email
+from crm_core.validation import ValidationError, as_sentence, normalize_email
 
 ROLES = ("admin", "marketer", "analyst")
 MIN_PASSWORD_LENGTH = 12
@@ -91,7 +91,7 @@ def create_user(path: str | Path, username: str, name: str, email: str, password
         if clean_email is None:
             errors["email"] = "An e-mail is required."
     except ValueError as exc:
-        errors["email"] = str(exc).capitalize() + "."
+        errors["email"] = as_sentence(exc)
         clean_email = None
     if role not in ROLES:
         errors["role"] = f"The role must be one of {', '.join(ROLES)}."

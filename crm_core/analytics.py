@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import polars as pl
 
@@ -32,7 +32,8 @@ def kpis(store: Store) -> Kpis:
     )[0]
     currencies = tuple(r[0] for r in store.rows("SELECT DISTINCT currency FROM orders ORDER BY 1"))
     orders, revenue, revenue_orders = int(row[0]), row[1], int(row[2])
-    aov = (revenue / revenue_orders).quantize(Decimal("0.01")) if revenue_orders else None
+    # Round half-up, like customer_stats.avg_order_value (DuckDB), so both figures agree.
+    aov = (revenue / revenue_orders).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) if revenue_orders else None
     return Kpis(customers, orders, revenue, aov, currencies)
 
 

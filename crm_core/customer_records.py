@@ -13,6 +13,7 @@ from crm_core.store import Store
 from crm_core.validation import (
     NotFoundError,
     ValidationError,
+    as_sentence,
     clean_text,
     normalize_email,
     normalize_phone,
@@ -47,7 +48,7 @@ class CustomerInput:
             try:
                 values[key] = normalize(values[key])
             except ValueError as exc:
-                errors[key] = str(exc).capitalize() + "."
+                errors[key] = as_sentence(exc)
         if values["country"] and len(values["country"]) > 80:
             errors["country"] = "The country is longer than 80 characters."
         if errors:

@@ -13,6 +13,7 @@ from crm_core.store import Store
 from crm_core.validation import (
     NotFoundError,
     ValidationError,
+    as_sentence,
     clean_text,
     parse_currency,
     parse_money,
@@ -48,7 +49,7 @@ class OrderInput:
             try:
                 values[key] = parse(raw)
             except ValueError as exc:
-                errors[key] = str(exc).capitalize() + "."
+                errors[key] = as_sentence(exc)
         status = (clean_text(self.status) or "").lower()
         if status not in stats.ORDER_STATUSES:
             errors["status"] = f"The status must be one of: {', '.join(stats.ORDER_STATUSES)}."
@@ -61,7 +62,7 @@ class OrderInput:
             try:
                 values["amount"] = parse_money(self.amount)
             except ValueError as exc:
-                errors["amount"] = str(exc).capitalize() + "."
+                errors["amount"] = as_sentence(exc)
         if errors:
             raise ValidationError(errors)
         return values, items
@@ -75,9 +76,10 @@ def _validate_items(raw_items: Sequence[dict[str, Any]]) -> tuple[list[dict[str,
         if not name and not product_id and clean_text(raw.get("quantity")) is None:
             continue  # a blank row left in the editor
         try:
-            quantity = int(Decimal(str(raw.get("quantity")).strip()))
-            if quantity <= 0:
-                raise ValueError
+            exact = Decimal(str(raw.get("quantity")).strip())
+            if exact != exact.to_integral_value() or exact <= 0:
+                raise ValueError  # 1.5 is not silently cut to 1
+            quantity = int(exact)
         except (ValueError, ArithmeticError):
             errors[f"item {n}"] = f"Item {n}: the quantity must be a whole number above 0."
             continue

@@ -22,6 +22,12 @@ class NotFoundError(LookupError):
     """The record asked for does not exist (any more)."""
 
 
+def as_sentence(message: object) -> str:
+    """A message with its first letter upper-cased and a full stop (the rest kept as written)."""
+    text = str(message)
+    return text[:1].upper() + text[1:] + "."
+
+
 def clean_text(value: object) -> str | None:
     """Trimmed text, or None for blank input."""
     if value is None:

@@ -50,7 +50,7 @@ if result.total == 0:
             else "No customers yet. Add the first one below.")
 else:
     event = st.dataframe(
-        result.rows, hide_index=True, on_select="rerun", selection_mode="single-row",
+        result.rows, hide_index=True, placeholder="—", on_select="rerun", selection_mode="single-row",
         key=f"cust-table-{st.session_state.get('cust-gen', 0)}",
         column_config={
             "id": st.column_config.NumberColumn("ID", format="%d", width="small"),

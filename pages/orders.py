@@ -45,7 +45,7 @@ if result.total == 0:
     st.info("No order matches. Clear the search or loosen the filters, or record an order below.")
 else:
     event = st.dataframe(
-        result.rows, hide_index=True, on_select="rerun", selection_mode="single-row",
+        result.rows, hide_index=True, placeholder="—", on_select="rerun", selection_mode="single-row",
         key=f"ord-table-{st.session_state.get('ord-gen', 0)}",
         column_config={
             "id": st.column_config.NumberColumn("ID", format="%d", width="small"),

@@ -36,7 +36,8 @@ class CurrentUser:
         return any(r in WRITE_ROLES for r in self.roles)
 
 
-def _current() -> CurrentUser | None:
+def current_user() -> CurrentUser | None:
+    """The logged-in user of this browser session, or None."""
     state = st.session_state
     if state.get("authentication_status") and state.get("username"):
         return CurrentUser(state["username"], state.get("name") or state["username"],
@@ -63,18 +64,31 @@ def _authenticator() -> stauth.Authenticate:
 
 def require_login() -> CurrentUser:
     """Return the logged-in user, or show setup/login and stop the page."""
-    user = _current()
+    from ui import router  # the router imports this module
+
+    if not router.is_routed():  # a page started on its own (deep link before any navigation): frame it
+        router.main()
+        st.stop()
+    user = current_user()
     if user is not None:
         return user
+    _, middle, _ = st.columns([1, 2, 1])
+    with middle:
+        _login_screen()
+    st.stop()
+    raise AssertionError("unreachable")  # st.stop() ends the script run
+
+
+def _login_screen() -> None:
     st.title("Mini CRM")
     path = config.auth_path()
     if not accounts.has_accounts(path):
         _setup_screen(path)
-        st.stop()
+        return
     auth = _authenticator()
     if st.session_state.pop(_DELETE_COOKIE_KEY, False):
         auth.cookie_controller.delete_cookie()
-    flash = st.session_state.pop(_FLASH_KEY, None)
+    flash = st.session_state.get(_FLASH_KEY)
     if flash:
         st.success(flash)
     try:
@@ -83,13 +97,12 @@ def require_login() -> CurrentUser:
                            "Login": "Log in"})
     except LoginError as exc:
         st.error(str(exc))
-    if _current() is not None:
+    if current_user() is not None:
+        st.session_state.pop(_FLASH_KEY, None)
         st.session_state[_SET_COOKIE_KEY] = True
         st.rerun()
     if st.session_state.get("authentication_status") is False:
         st.error("Username or password is incorrect.")
-    st.stop()
-    raise AssertionError("unreachable")  # st.stop() ends the script run
 
 
 def require_role(*roles: str) -> CurrentUser:

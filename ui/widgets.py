@@ -44,7 +44,7 @@ def download_buttons(store: Store, sql: str, params: Sequence | None, basename: 
     cols = st.columns(len(FORMATS))
     for col, (fmt, (mime, ext)) in zip(cols, FORMATS.items()):
         col.download_button(
-            f"Download {fmt.upper()}",
+            f"Download {'CSV' if fmt == 'csv' else fmt.capitalize()}",
             data=lambda fmt=fmt: export_bytes(store, sql, params, fmt),
             file_name=f"{basename}-{stamp}.{ext}", mime=mime, key=f"{key}-{fmt}",
             icon=":material/download:", on_click="ignore", width="stretch",

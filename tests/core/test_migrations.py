@@ -1,0 +1,132 @@
+"""Schema migrations: new steps keep data, are applied once, and fail atomically."""
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from crm_core import store as store_module
+from crm_core.customer_records import CustomerInput, create_customer
+from crm_core.order_records import OrderInput, create_order
+from crm_core.schema import MIGRATIONS, Migration
+from crm_core.store import Store
+
+LOYALTY = Migration(
+    2,
+    "loyalty tier and notes",
+    (
+        "ALTER TABLE customers ADD COLUMN loyalty_tier VARCHAR DEFAULT 'bronze'",
+        "CREATE TABLE customer_notes (customer_id BIGINT NOT NULL, note VARCHAR NOT NULL)",
+    ),
+)
+TAGS = Migration(3, "tags", ("CREATE TABLE tags (name VARCHAR PRIMARY KEY)",))
+
+
+def _columns(store: Store, table: str) -> set[str]:
+    return {r[0] for r in store.rows(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table])}
+
+
+def _tables(store: Store) -> set[str]:
+    return {r[0] for r in store.rows("SELECT table_name FROM information_schema.tables")}
+
+
+def _seed(store: Store) -> tuple[int, int]:
+    cid = create_customer(store, CustomerInput(name="Ada Lovelace", email="ada@example.com", country="UK"))
+    oid = create_order(store, OrderInput(customer_id=cid, ordered_at="2024-05-01", amount="42.50"))
+    return cid, oid
+
+
+@pytest.fixture
+def reopen(tmp_path):
+    """Open the workspace file directly with a given migration list; closed at the end."""
+    opened: list[Store] = []
+
+    def _open(migrations):
+        store_module.close_all()
+        s = Store(tmp_path / "crm.duckdb", migrations=migrations)
+        opened.append(s)
+        return s
+
+    yield _open
+    for s in opened:
+        s.close()
+
+
+def test_new_migration_on_existing_file_keeps_data_and_bumps_version(store, reopen):
+    cid, oid = _seed(store)
+    before = {t: store.rows(f"SELECT * FROM {t} ORDER BY ALL")
+              for t in ("customers", "orders", "customer_stats")}
+    assert store.schema_version() == 1
+
+    upgraded = reopen(MIGRATIONS + (LOYALTY,))
+
+    assert upgraded.schema_version() == 2
+    assert upgraded.rows("SELECT version, name FROM schema_migrations ORDER BY version") == [
+        (1, MIGRATIONS[0].name), (2, LOYALTY.name)]
+    assert "loyalty_tier" in _columns(upgraded, "customers")
+    assert "customer_notes" in _tables(upgraded)
+    assert upgraded.rows("SELECT id, loyalty_tier FROM customers") == [(cid, "bronze")]
+    for table in ("orders", "customer_stats"):
+        assert upgraded.rows(f"SELECT * FROM {table} ORDER BY ALL") == before[table]
+    after_customers = upgraded.rows(
+        "SELECT * EXCLUDE (loyalty_tier) FROM customers ORDER BY ALL")
+    assert after_customers == before["customers"]
+    assert upgraded.rows("SELECT id FROM orders") == [(oid,)]
+
+
+def test_second_migrate_applies_nothing(store):
+    assert store.migrate(MIGRATIONS + (LOYALTY,)) == [2]
+    assert store.migrate(MIGRATIONS + (LOYALTY,)) == []
+    assert store.schema_version() == 2
+    assert store.scalar("SELECT count(*) FROM schema_migrations") == 2
+
+
+def test_reopening_an_upgraded_file_applies_nothing(store, reopen):
+    _seed(store)
+    reopen(MIGRATIONS + (LOYALTY,)).close()
+    again = reopen(MIGRATIONS + (LOYALTY,))
+    assert again.migrate(MIGRATIONS + (LOYALTY,)) == []
+    assert again.scalar("SELECT count(*) FROM schema_migrations") == 2
+    assert again.scalar("SELECT count(*) FROM customers") == 1
+
+
+def test_pending_migrations_run_in_version_order(store):
+    # Given out of order: 3 must still run after 2.
+    assert store.migrate((TAGS, LOYALTY) + MIGRATIONS) == [2, 3]
+    assert store.schema_version() == 3
+    assert {"tags", "customer_notes"} <= _tables(store)
+
+
+@pytest.mark.parametrize(
+    "bad_statement, error",
+    [
+        ("CREATE TABLE customers (id INTEGER)", duckdb.CatalogException),  # already exists
+        ("SELEC nonsense", duckdb.ParserException),
+        ("INSERT INTO customers (id) VALUES (1)", duckdb.ConstraintException),  # name NOT NULL
+    ],
+)
+def test_failing_migration_leaves_version_and_schema_unchanged(store, bad_statement, error):
+    _seed(store)
+    bad = Migration(2, "half done", (
+        "ALTER TABLE customers ADD COLUMN loyalty_tier VARCHAR",
+        "CREATE TABLE customer_notes (note VARCHAR)",
+        bad_statement,
+    ))
+    with pytest.raises(error):
+        store.migrate(MIGRATIONS + (bad,))
+    assert store.schema_version() == 1
+    assert "loyalty_tier" not in _columns(store, "customers")
+    assert "customer_notes" not in _tables(store)
+    assert store.scalar("SELECT count(*) FROM customers") == 1
+    # The workspace still works and a corrected migration applies afterwards.
+    assert store.migrate(MIGRATIONS + (LOYALTY,)) == [2]
+    assert store.schema_version() == 2
+
+
+def test_failure_in_a_later_step_keeps_the_earlier_ones(store):
+    broken = Migration(3, "broken", ("CREATE TABLE tags (name VARCHAR)", "DROP TABLE no_such_table"))
+    with pytest.raises(duckdb.CatalogException):
+        store.migrate(MIGRATIONS + (LOYALTY, broken))
+    assert store.schema_version() == 2  # each step has its own transaction
+    assert "customer_notes" in _tables(store)
+    assert "tags" not in _tables(store)

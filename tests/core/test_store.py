@@ -1,0 +1,220 @@
+"""Store: committed writes, rollback on error, retried write conflicts, cross-process locking, schema."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from crm_core import store as store_module
+from crm_core.schema import MIGRATIONS
+from crm_core.store import Store, WorkspaceBusyError, WriteConflictError, open_store
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+BUSY_TEXT = "is open in another process"
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def _make_table(store: Store) -> None:
+    store.write(lambda cur: cur.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, label VARCHAR)"))
+
+
+def test_write_commits_and_returns_the_result(store):
+    _make_table(store)
+
+    def work(cur):
+        cur.execute("INSERT INTO t VALUES (1, 'a'), (2, 'b') RETURNING id")
+        return sorted(r[0] for r in cur.fetchall())
+
+    assert store.write(work) == [1, 2]
+    assert store.rows("SELECT id, label FROM t ORDER BY id") == [(1, "a"), (2, "b")]
+    path = store.path
+    store_module.close_all()
+    assert open_store(path).rows("SELECT count(*) FROM t") == [(2,)]  # durable after reopening
+
+
+class Boom(Exception):
+    pass
+
+
+def test_exception_inside_work_rolls_back_everything(store):
+    _make_table(store)
+    store.write(lambda cur: cur.execute("INSERT INTO t VALUES (1, 'kept')"))
+    calls = []
+
+    def work(cur):
+        calls.append(1)
+        cur.execute("INSERT INTO t VALUES (2, 'partial')")
+        cur.execute("UPDATE t SET label = 'changed' WHERE id = 1")
+        raise Boom("stop here")
+
+    with pytest.raises(Boom):
+        store.write(work)
+    assert calls == [1]  # an ordinary error is not retried
+    assert store.rows("SELECT id, label FROM t ORDER BY id") == [(1, "kept")]
+
+
+def test_constraint_violation_rolls_back_earlier_statements(store):
+    _make_table(store)
+    store.write(lambda cur: cur.execute("INSERT INTO t VALUES (1, 'a')"))
+
+    def work(cur):
+        cur.execute("INSERT INTO t VALUES (2, 'b')")
+        cur.execute("INSERT INTO t VALUES (1, 'duplicate')")
+
+    with pytest.raises(duckdb.ConstraintException):
+        store.write(work)
+    assert store.rows("SELECT id FROM t ORDER BY id") == [(1,)]
+
+
+def test_concurrent_increments_of_one_row_all_land(store):
+    store.write(lambda cur: cur.execute("CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER)"))
+    store.write(lambda cur: cur.execute("INSERT INTO counter VALUES (1, 0)"))
+    threads, per_thread = 2, 20
+    # Both threads read the counter inside their first transaction before either updates it,
+    # so at least one write conflict is guaranteed and must be retried.
+    barrier = threading.Barrier(threads)
+    attempts = []
+    errors = []
+
+    def increment(first: list[bool]):
+        def work(cur):
+            attempts.append(1)
+            n = cur.sql("SELECT n FROM counter WHERE id = 1").fetchall()[0][0]
+            if first[0]:
+                first[0] = False
+                barrier.wait(timeout=10)
+            cur.execute("UPDATE counter SET n = ? WHERE id = 1", [n + 1])
+        return work
+
+    def worker():
+        first = [True]
+        try:
+            for _ in range(per_thread):
+                store.write(increment(first), retries=12)
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join(timeout=60)
+    assert not errors
+    assert store.scalar("SELECT n FROM counter WHERE id = 1") == threads * per_thread
+    assert len(attempts) > threads * per_thread  # the forced conflict really was retried
+
+
+def test_persistent_conflict_gives_up_without_writing(store, monkeypatch):
+    _make_table(store)
+    monkeypatch.setattr(store_module.time, "sleep", lambda s: None)
+    calls = []
+
+    def work(cur):
+        calls.append(1)
+        cur.execute("INSERT INTO t VALUES (?, 'x')", [len(calls)])
+        raise duckdb.TransactionException("Conflict on update")
+
+    with pytest.raises(WriteConflictError, match="nothing was saved"):
+        store.write(work, retries=3)
+    assert len(calls) == 3
+    assert store.scalar("SELECT count(*) FROM t") == 0
+
+
+def test_commit_that_did_not_land_is_redone(store, monkeypatch):
+    _make_table(store)
+    monkeypatch.setattr(store_module.time, "sleep", lambda s: None)
+    real = Store._token_landed
+    answers = iter([False])
+
+    def landed(self, token):
+        # Pretend the first commit was discarded: undo its row as a lost commit would.
+        if next(answers, True) is False:
+            self.write(lambda cur: cur.execute("DELETE FROM t"))
+            return False
+        return real(self, token)
+
+    monkeypatch.setattr(Store, "_token_landed", landed)
+    calls = []
+
+    def work(cur):
+        calls.append(1)
+        cur.execute("INSERT INTO t VALUES (1, 'once')")
+        return "done"
+
+    assert store.write(work) == "done"
+    assert len(calls) == 2
+    assert store.rows("SELECT id, label FROM t") == [(1, "once")]
+
+
+def test_new_file_is_at_the_latest_schema_version(store):
+    assert store.schema_version() == len(MIGRATIONS)
+    assert store.rows("SELECT version FROM schema_migrations ORDER BY version") == [
+        (m.version,) for m in MIGRATIONS
+    ]
+    tables = {r[0] for r in store.rows("SELECT table_name FROM information_schema.tables")}
+    assert {"customers", "orders", "order_items", "customer_stats", "workspace_meta"} <= tables
+
+
+def test_open_store_returns_one_store_per_file(tmp_path):
+    a = open_store(tmp_path / "crm.duckdb")
+    b = open_store(str(tmp_path / "sub" / ".." / "crm.duckdb"))
+    assert a is b
+    assert open_store(tmp_path / "other.duckdb") is not a
+
+
+def test_second_process_cannot_open_a_file_this_process_holds(store):
+    script = (
+        "import sys\n"
+        "from crm_core.store import Store, WorkspaceBusyError\n"
+        "try:\n"
+        "    Store(sys.argv[1])\n"
+        "except WorkspaceBusyError as exc:\n"
+        "    print(exc)\n"
+        "    sys.exit(3)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(store.path)],
+        capture_output=True, text=True, timeout=60, env=_child_env(), cwd=PROJECT_ROOT,
+    )
+    assert result.returncode == 3, result.stderr
+    assert BUSY_TEXT in result.stdout
+    assert str(store.path) in result.stdout
+    assert "CRM_DB_PATH" in result.stdout
+    store.write(lambda cur: cur.execute("INSERT INTO workspace_meta VALUES ('still', 'usable')"))
+
+
+def test_this_process_cannot_open_a_file_another_process_holds(tmp_path):
+    path = tmp_path / "held.duckdb"
+    script = (
+        "import sys\n"
+        "from crm_core.store import Store\n"
+        "s = Store(sys.argv[1])\n"
+        "print('ready', flush=True)\n"
+        "sys.stdin.read()\n"
+        "s.close()\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", script, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env=_child_env(), cwd=PROJECT_ROOT,
+    )
+    try:
+        assert child.stdout.readline().strip() == "ready", child.stderr.read()
+        with pytest.raises(WorkspaceBusyError, match=BUSY_TEXT) as info:
+            Store(path)
+        assert str(path) in str(info.value)
+        assert isinstance(info.value.__cause__, duckdb.IOException)
+    finally:
+        child.communicate(input="", timeout=60)
+    assert child.returncode == 0
+    reopened = open_store(path)  # free again once the other process let go
+    assert reopened.schema_version() == len(MIGRATIONS)

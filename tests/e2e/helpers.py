@@ -1,0 +1,50 @@
+"""Small Playwright helpers for driving Streamlit pages."""
+from __future__ import annotations
+
+PASSWORD = "correct horse battery"
+
+
+def idle(page, timeout: int = 30_000) -> None:
+    """Wait until Streamlit has finished the current script run."""
+    page.wait_for_timeout(300)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout
+    )
+    page.wait_for_timeout(300)
+
+
+def box(page, label: str):
+    """The text box with exactly this label."""
+    return page.get_by_role("textbox", name=label, exact=True)
+
+
+def create_admin(page, base_url: str, path: str = "") -> None:
+    """Fill the first-run setup form and wait for the login form."""
+    page.goto(base_url + path)
+    page.wait_for_selector("text=Create the admin account")
+    idle(page)
+    box(page, "Your name").fill("Ada Admin")
+    box(page, "Username").fill("ada")
+    box(page, "E-mail").fill("ada@example.com")
+    box(page, "Password").fill(PASSWORD)
+    box(page, "Repeat the password").fill(PASSWORD)
+    page.get_by_role("button", name="Create admin account").click()
+    page.wait_for_selector("text=Log in with it below")
+    idle(page)
+
+
+def log_in(page, username: str = "ada", password: str = PASSWORD) -> None:
+    """Fill the login form and wait for the app frame (the Log out button)."""
+    box(page, "Username").fill(username)
+    box(page, "Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Log out").wait_for()
+    idle(page)
+
+
+def click_first_grid_row(page, grid_index: int = 0) -> None:
+    """Tick the selection box of the first data row of a st.dataframe (a canvas grid)."""
+    grid = page.locator('[data-testid="stDataFrame"]').nth(grid_index)
+    grid.wait_for()
+    bounds = grid.bounding_box()
+    page.mouse.click(bounds["x"] + 18, bounds["y"] + 35 + 17)

@@ -1,0 +1,52 @@
+"""The app frame: navigation, login gate and sidebar. `app.py` calls `main()`; so does a page run alone."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import streamlit as st
+
+from ui.auth import current_user, logout_button, remember_login, require_login
+from ui.sidebar import workspace_badge
+from ui.widgets import show_flash
+
+PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
+_local = threading.local()
+
+
+def is_routed() -> bool:
+    """Whether this script run goes through the router (rather than a page run on its own)."""
+    return getattr(_local, "active", False)
+
+
+def _sections(is_admin: bool) -> dict:
+    page = lambda name, **kw: st.Page(PAGES_DIR / name, **kw)  # noqa: E731
+    sections = {
+        "Workspace": [
+            page("home.py", title="Overview", icon=":material/dashboard:", default=True, url_path="overview"),
+            page("customers.py", title="Customers", icon=":material/group:", url_path="customers"),
+            page("orders.py", title="Orders", icon=":material/receipt_long:", url_path="orders"),
+        ],
+    }
+    if is_admin:
+        sections["Admin"] = [page("workspace.py", title="Settings", icon=":material/settings:",
+                                  url_path="settings")]
+    return sections
+
+
+def main() -> None:
+    """Log in, build the navigation for the user's role, draw the sidebar, run the chosen page."""
+    _local.active = True
+    try:
+        # Logged out: register the pages hidden (a deep link survives the login) and show the login.
+        if current_user() is None:
+            st.navigation(_sections(is_admin=True), position="hidden")
+        user = require_login()
+        remember_login()
+        navigation = st.navigation(_sections("admin" in user.roles))
+        workspace_badge(user)
+        logout_button()
+        show_flash()
+        navigation.run()
+    finally:
+        _local.active = False
