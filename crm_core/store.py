@@ -38,9 +38,13 @@ class Store:
                 f"The workspace {self.path} is open in another process (is the app running?). "
                 "Stop it or set CRM_DB_PATH to another file."
             ) from exc
-        with self.cursor() as cur:
-            cur.execute("SET TimeZone = 'UTC'")
-        self.migrate(migrations)
+        try:
+            with self.cursor() as cur:
+                cur.execute("SET TimeZone = 'UTC'")
+            self.migrate(migrations)
+        except BaseException:
+            self._con.close()
+            raise
 
     # -- reading -------------------------------------------------------------------------------
     @contextmanager

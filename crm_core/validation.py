@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-EMAIL_RE = re.compile(r"^[^@\s,;<>\"']+@[^@\s,;<>\"']+\.[A-Za-z]{2,}$")
+EMAIL_RE = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"']+\.[A-Za-z]{2,}$")
 PHONE_CHARS_RE = re.compile(r"^\+?[0-9 ().\-/]+$")
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 
@@ -75,7 +75,7 @@ def parse_money(value: object, *, allow_negative: bool = False) -> Decimal:
         raise ValueError("the amount must be 0 or more")
     if abs(amount) >= Decimal("1e16"):
         raise ValueError("the amount is too large")
-    return amount.quantize(Decimal("0.01"))
+    return amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)  # as DuckDB rounds
 
 
 def parse_timestamp(value: object) -> datetime:

@@ -1,13 +1,17 @@
 """Independent plain-Python reference computations the core tests compare the SQL results with.
 
-Nothing here imports crm_core's query code: the rules are re-stated from the documentation
+Nothing here uses crm_core's query code (only the Store, to build and copy files): the rules are re-stated from the documentation
 (cancelled and returned orders bring no revenue; averages are rounded half-up to cents).
 """
 from __future__ import annotations
 
+import shutil
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import Any, Callable, Iterable
+
+from crm_core.store import Store, open_store
 
 NO_REVENUE = {"cancelled", "returned"}
 CENT = Decimal("0.01")
@@ -61,3 +65,22 @@ def sort_ids(rows: list[dict], key: Callable[[dict], Any], descending: bool, id_
     present.sort(key=lambda r: (key(r), r[id_key]), reverse=descending)
     missing.sort(key=lambda r: r[id_key], reverse=descending)
     return [r[id_key] for r in present + missing]
+
+
+def build_template(directory: Path, fill: Callable[[Store], None]) -> Path:
+    """Build a workspace file once (for a module), closed so it can be copied per test."""
+    path = directory / "template.duckdb"
+    store = Store(path)
+    try:
+        fill(store)
+    finally:
+        store.close()
+    assert not path.with_name(path.name + ".wal").exists()
+    return path
+
+
+def copy_of(template: Path, workdir: Path) -> Store:
+    """A private copy of the template at the test's workspace path, opened as the process store."""
+    target = workdir / "crm.duckdb"
+    shutil.copyfile(template, target)
+    return open_store(target)

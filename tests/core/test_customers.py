@@ -13,7 +13,7 @@ from crm_core.customer_records import (
 from crm_core.customer_search import CUSTOMER_SORTS, CustomerFilter, count_customers, list_customers
 from crm_core.order_records import OrderInput, create_order
 from crm_core.validation import NotFoundError, ValidationError
-from tests.core.reference import expected_stats, orders_rows, sort_ids
+from tests.core.reference import build_template, copy_of, expected_stats, orders_rows, sort_ids
 
 ANCHOR = datetime(2025, 6, 30, 12, 0, 0)
 INJECTION = "'; DROP TABLE customers; --"
@@ -113,12 +113,20 @@ def test_customer_choices_match_name_email_or_id(store):
 
 # -- list view -----------------------------------------------------------------------------------
 
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    def fill(store):
+        demo.load_demo(store, 120, 900, seed=3, anchor=ANCHOR)
+        create_customer(store, CustomerInput(name="Zed No-Email"))  # email, country, phone all NULL
+        create_customer(store, CustomerInput(name=f"Bobby {INJECTION}", email="bobby@tables.io",
+                                             country=INJECTION))
+    return build_template(tmp_path_factory.mktemp("customers"), fill)
+
+
 @pytest.fixture
-def world(store):
+def world(template, tmp_path):
     """Demo customers plus a few odd ones; `rows` is every customer with stats computed in Python."""
-    demo.load_demo(store, 120, 900, seed=3, anchor=ANCHOR)
-    create_customer(store, CustomerInput(name="Zed No-Email"))  # email, country, phone all NULL
-    create_customer(store, CustomerInput(name=f"Bobby {INJECTION}", email="bobby@tables.io", country=INJECTION))
+    store = copy_of(template, tmp_path)
     agg = expected_stats(orders_rows(store))
     rows = []
     for r in store.rows("SELECT id, name, email, phone, city, state, country, created_at FROM customers"):

@@ -14,7 +14,7 @@ from crm_core.order_records import (
 )
 from crm_core.order_search import ORDER_SORTS, OrderFilter, list_orders, orders_export_query
 from crm_core.validation import NotFoundError, ValidationError
-from tests.core.reference import sort_ids
+from tests.core.reference import build_template, copy_of, sort_ids
 
 ANCHOR = datetime(2025, 6, 30, 12, 0, 0)
 
@@ -113,9 +113,15 @@ def test_update_to_missing_customer_changes_nothing(store, ada):
 
 # -- list view -----------------------------------------------------------------------------------
 
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    return build_template(tmp_path_factory.mktemp("orders"),
+                          lambda store: demo.load_demo(store, 80, 700, seed=9, anchor=ANCHOR))
+
+
 @pytest.fixture
-def world(store):
-    demo.load_demo(store, 80, 700, seed=9, anchor=ANCHOR)
+def world(template, tmp_path):
+    store = copy_of(template, tmp_path)
     cols = ("id", "external_id", "ordered_at", "customer_id", "status", "amount", "name", "email")
     rows = [dict(zip(cols, r)) for r in store.rows(
         "SELECT o.id, o.external_id, o.ordered_at, o.customer_id, o.status, o.amount, c.name, c.email "
