@@ -24,6 +24,15 @@ if st.query_params.get("customer"):
     st.stop()
 
 st.title("Customers")
+if user.can_write:
+    with st.expander("Add a customer", icon=":material/person_add:"):
+        submitted = customer_form("cust-new", "Create customer")
+        if submitted is not None:
+            new_id = run_save(lambda: create_customer(store, submitted), "Customer created")
+            if new_id is not None:
+                st.query_params["customer"] = str(new_id)
+                st.rerun()
+
 search = st.text_input("Search customers", placeholder="Search by name, e-mail or phone", key="cust-search",
                        type="search", live="300ms", label_visibility="collapsed", icon=":material/search:")
 with st.expander("Filters", icon=":material/filter_list:"):
@@ -69,12 +78,3 @@ else:
         st.rerun()
     pager("cust", result)
     download_buttons(store, *customers_export_query(flt), basename="customers", key="cust-dl")
-
-if user.can_write:
-    with st.expander("Add a customer", icon=":material/person_add:"):
-        submitted = customer_form("cust-new", "Create customer")
-        if submitted is not None:
-            new_id = run_save(lambda: create_customer(store, submitted), "Customer created")
-            if new_id is not None:
-                st.query_params["customer"] = str(new_id)
-                st.rerun()

@@ -6,7 +6,7 @@ import streamlit as st
 from crm_core import analytics
 from ui.auth import require_login
 from ui.state import get_store
-from ui.widgets import money
+from ui.widgets import money, tile_money
 
 require_login()
 
@@ -18,9 +18,11 @@ tiles = st.columns(4)
 tiles[0].metric("Customers", f"{figures.customers:,}")
 tiles[1].metric("Orders", f"{figures.orders:,}")
 currency = figures.currencies[0] if len(figures.currencies) == 1 else ""
-tiles[2].metric("Revenue", money(figures.revenue, currency),
-                help="Sum of order amounts, leaving out cancelled and returned orders.")
-tiles[3].metric("Average order value", money(figures.avg_order_value, currency),
+unit = f" ({currency})" if currency else ""
+tiles[2].metric(f"Revenue{unit}", tile_money(figures.revenue),
+                help=f"{money(figures.revenue, currency)}: the sum of order amounts, leaving out cancelled "
+                     "and returned orders.")
+tiles[3].metric(f"Average order value{unit}", tile_money(figures.avg_order_value),
                 help="Revenue divided by the number of orders that bring revenue.")
 if len(figures.currencies) > 1:
     st.warning(f"Orders are in several currencies ({', '.join(figures.currencies)}); "

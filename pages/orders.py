@@ -20,6 +20,16 @@ if st.query_params.get("order"):
     st.stop()
 
 st.title("Orders")
+if user.can_write:
+    with st.expander("Record an order", icon=":material/add_shopping_cart:"):
+        customer_id = customer_picker(store, "ord-new")
+        submitted = order_form("ord-new", "Create order", customer_id)
+        if submitted is not None:
+            new_id = run_save(lambda: create_order(store, submitted), "Order created")
+            if new_id is not None:
+                st.query_params["order"] = str(new_id)
+                st.rerun()
+
 c1, c2 = st.columns(2)
 customer_search = c1.text_input("Customer", placeholder="Customer name or e-mail", key="ord-customer",
                                 type="search", live="300ms", icon=":material/person_search:")
@@ -62,13 +72,3 @@ else:
         st.rerun()
     pager("ord", result)
     download_buttons(store, *orders_export_query(flt), basename="orders", key="ord-dl")
-
-if user.can_write:
-    with st.expander("Record an order", icon=":material/add_shopping_cart:"):
-        customer_id = customer_picker(store, "ord-new")
-        submitted = order_form("ord-new", "Create order", customer_id)
-        if submitted is not None:
-            new_id = run_save(lambda: create_order(store, submitted), "Order created")
-            if new_id is not None:
-                st.query_params["order"] = str(new_id)
-                st.rerun()

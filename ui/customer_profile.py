@@ -11,7 +11,7 @@ from crm_core.store import Store
 from crm_core.validation import NotFoundError
 from ui.auth import CurrentUser
 from ui.customer_forms import customer_form, run_save
-from ui.widgets import download_buttons, money, when
+from ui.widgets import download_buttons, tile_money, when
 
 
 def _back() -> None:
@@ -31,14 +31,15 @@ def render_profile(store: Store, raw_id: str, user: CurrentUser) -> None:
     place = ", ".join(p for p in (c["city"], c["state"], c["country"]) if p)
     st.caption(" · ".join(p for p in (c["email"], c["phone"], place) if p) or "No contact details")
 
-    tiles = st.columns(6)
-    tiles[0].metric("Total spend", money(s["total_spend"]), help="Cancelled and returned orders excluded.")
-    tiles[1].metric("Orders", f"{s['order_count']:,}", help="All orders, including cancelled and returned.")
-    tiles[2].metric("Average order", money(s["avg_order_value"]))
-    tiles[3].metric("First order", when(s["first_order_at"]))
-    tiles[4].metric("Last order", when(s["last_order_at"]))
+    top = st.columns(3)
+    top[0].metric("Total spend", tile_money(s["total_spend"]), help="Cancelled and returned orders excluded.")
+    top[1].metric("Orders", f"{s['order_count']:,}", help="All orders, including cancelled and returned.")
+    top[2].metric("Average order", tile_money(s["avg_order_value"]))
+    bottom = st.columns(3)
+    bottom[0].metric("First order", when(s["first_order_at"]))
+    bottom[1].metric("Last order", when(s["last_order_at"]))
     days = s["days_since_last_order"]
-    tiles[5].metric("Days since last order", "—" if days is None else f"{days:,}")
+    bottom[2].metric("Days since last order", "—" if days is None else f"{days:,}")
 
     with st.expander("Details", icon=":material/badge:"):
         st.write(f"**Customer id:** {c['id']}  \n**External id:** {c['external_id'] or '—'}  \n"
@@ -52,12 +53,19 @@ def render_profile(store: Store, raw_id: str, user: CurrentUser) -> None:
     if profile.orders.is_empty():
         st.info("This customer has not ordered yet.")
     else:
-        st.dataframe(profile.orders, hide_index=True, key="profile-orders", column_config={
+        picked = st.dataframe(profile.orders, hide_index=True, key=f"profile-orders-{st.session_state.get('profile-gen', 0)}",
+                              on_select="rerun",
+                              selection_mode="single-row", column_config={
             "id": st.column_config.NumberColumn("Order", format="%d"), "external_id": "Order number",
             "ordered_at": st.column_config.DatetimeColumn("Date", format="YYYY-MM-DD HH:mm"),
             "status": "Status", "amount": st.column_config.NumberColumn("Amount", format="%.2f"),
             "currency": "Currency", "items": "Items",
         })
+        st.caption("Select an order to open it.")
+        if picked.selection.rows:
+            order_id = str(profile.orders["id"][picked.selection.rows[0]])
+            st.session_state["profile-gen"] = st.session_state.get("profile-gen", 0) + 1
+            st.switch_page("pages/orders.py", query_params={"order": order_id})
         download_buttons(store, *orders_export_query(OrderFilter(customer_id=c["id"])),
                          basename=f"customer-{c['id']}-orders", key="profile-orders-dl")
         st.markdown("**Items in these orders**")

@@ -29,7 +29,7 @@ def render_order(store: Store, raw_id: str, user: CurrentUser) -> None:
     tiles = st.columns(4)
     tiles[0].metric("Amount", money(order["amount"], order["currency"]))
     tiles[1].metric("Status", order["status"].capitalize())
-    tiles[2].metric("Date (UTC)", when(order["ordered_at"], True))
+    tiles[2].metric("Date", when(order["ordered_at"]), help=f"{when(order['ordered_at'], True)} UTC")
     tiles[3].metric("Items", f"{items.height:,}")
     st.page_link("pages/customers.py", label=f"Customer: {order['customer'] or order['customer_id']}",
                  icon=":material/person:", query_params={"customer": str(order["customer_id"])})

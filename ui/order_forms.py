@@ -66,6 +66,9 @@ def order_form(key: str, submit_label: str, customer_id: int | None,
     if not submitted:
         return None
     rows = edited.to_dicts() if isinstance(edited, pl.DataFrame) else list(edited.to_dict("records"))
-    return OrderInput(customer_id=customer_id, ordered_at=datetime.combine(day, at) if day else None,
+    ordered_at = datetime.combine(day, at) if day else None
+    if isinstance(placed, datetime) and ordered_at == placed.replace(second=0, microsecond=0):
+        ordered_at = placed  # the time picker has minutes only: an untouched time keeps its seconds
+    return OrderInput(customer_id=customer_id, ordered_at=ordered_at,
                       amount=amount, currency=currency, status=status, external_id=external_id,
                       items=[{k: (None if v is None else str(v)) for k, v in r.items()} for r in rows])

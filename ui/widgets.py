@@ -23,6 +23,18 @@ def money(value: Any, currency: str = "") -> str:
     return f"{text} {currency}".strip()
 
 
+def tile_money(value: Any) -> str:
+    """A money amount short enough for a KPI tile: 8.13M, 81,257, 812.57."""
+    if value is None:
+        return "—"
+    amount = Decimal(value)
+    if abs(amount) >= 1_000_000:
+        return f"{amount / 1_000_000:,.2f}M"
+    if abs(amount) >= 10_000:
+        return f"{amount:,.0f}"
+    return f"{amount:,.2f}"
+
+
 def when(value: datetime | date | None, with_time: bool = False) -> str:
     """A date (and time) as text, or an em dash when missing."""
     if value is None:
