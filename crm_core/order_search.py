@@ -92,3 +92,18 @@ def orders_export_query(flt: OrderFilter = OrderFilter()) -> tuple[str, list]:
     """The SQL and bound values for every order matching the filter."""
     w = flt.where()
     return f"SELECT {EXPORT_COLUMNS} {FROM} {w.sql()} ORDER BY o.id", w.params
+
+
+def items_export_query(order_id: int | None = None, customer_id: int | None = None) -> tuple[str, list]:
+    """The SQL and bound values for the line items of one order, or of all a customer's orders."""
+    w = Where()
+    if order_id is not None:
+        w.add("i.order_id = ?", int(order_id))
+    if customer_id is not None:
+        w.add("o.customer_id = ?", int(customer_id))
+    return (
+        "SELECT i.order_id, o.external_id AS order_number, i.line_no, i.product_id, i.name, i.category, "
+        "i.quantity, i.unit_price, (i.quantity * i.unit_price)::DECIMAL(18,2) AS line_total "
+        f"FROM order_items i JOIN orders o ON o.id = i.order_id {w.sql()} ORDER BY i.order_id, i.line_no",
+        w.params,
+    )

@@ -6,7 +6,7 @@ import json
 import streamlit as st
 
 from crm_core.customer_records import customer_profile, delete_customer, update_customer
-from crm_core.order_search import OrderFilter, orders_export_query
+from crm_core.order_search import OrderFilter, items_export_query, orders_export_query
 from crm_core.store import Store
 from crm_core.validation import NotFoundError
 from ui.auth import CurrentUser
@@ -75,6 +75,8 @@ def render_profile(store: Store, raw_id: str, user: CurrentUser) -> None:
             "unit_price": st.column_config.NumberColumn("Unit price", format="%.2f"),
             "line_total": st.column_config.NumberColumn("Line total", format="%.2f"),
         })
+        download_buttons(store, *items_export_query(customer_id=c["id"]),
+                         basename=f"customer-{c['id']}-items", key="profile-items-dl")
 
     if user.can_write:
         _edit_and_delete(store, c, s["order_count"])

@@ -4,12 +4,13 @@ from __future__ import annotations
 import streamlit as st
 
 from crm_core.order_records import delete_order, get_order, order_items, update_order
+from crm_core.order_search import items_export_query
 from crm_core.store import Store
 from crm_core.validation import NotFoundError
 from ui.auth import CurrentUser
 from ui.customer_forms import run_save
 from ui.order_forms import customer_picker, order_form
-from ui.widgets import money, when
+from ui.widgets import download_buttons, money, when
 
 
 def _back() -> None:
@@ -43,6 +44,8 @@ def render_order(store: Store, raw_id: str, user: CurrentUser) -> None:
             "quantity": "Qty", "unit_price": st.column_config.NumberColumn("Unit price", format="%.2f"),
             "line_total": st.column_config.NumberColumn("Line total", format="%.2f"),
         })
+        download_buttons(store, *items_export_query(order_id=order["id"]),
+                         basename=f"order-{order['id']}-items", key="order-items-dl")
     if not user.can_write:
         return
     with st.expander("Edit order", icon=":material/edit:"):

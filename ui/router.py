@@ -12,6 +12,10 @@ from ui.widgets import show_flash
 
 PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 _local = threading.local()
+# The grid's own "Download as CSV" skips formula neutralising and only has the rows on screen:
+# our Download CSV/Parquet buttons replace it.
+_HIDE_GRID_DOWNLOAD = ('<style>[data-testid="stElementToolbar"] button[aria-label="Download as CSV"]'
+                       "{display: none !important;}</style>")
 
 
 def is_routed() -> bool:
@@ -44,6 +48,7 @@ def main() -> None:
         user = require_login()
         remember_login()
         navigation = st.navigation(_sections("admin" in user.roles))
+        st.sidebar.markdown(_HIDE_GRID_DOWNLOAD, unsafe_allow_html=True)
         workspace_badge(user)
         logout_button()
         show_flash()

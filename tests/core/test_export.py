@@ -152,3 +152,21 @@ def test_negative_numbers_stay_numbers_but_text_is_quoted(store):
            "'-5' AS t, NULL::VARCHAR AS n")
     (row,) = _csv(export_bytes(store, sql, None, "csv"))
     assert row == {"i": "-5", "d": "-12.50", "f": "-0.25", "t": "'-5", "n": ""}
+
+
+def test_items_export_of_one_order_and_of_a_customer(store):
+    from crm_core.customer_records import CustomerInput, create_customer
+    from crm_core.order_records import OrderInput, create_order
+    from crm_core.order_search import items_export_query
+
+    cid = create_customer(store, CustomerInput(name="Item Person", email="items@example.com"))
+    first = create_order(store, OrderInput(customer_id=cid, ordered_at="2026-01-01", items=[
+        {"name": "=HYPERLINK(1)", "quantity": 2, "unit_price": "1.50"}, {"name": "Pen", "quantity": 1,
+                                                                          "unit_price": "3"}]))
+    create_order(store, OrderInput(customer_id=cid, ordered_at="2026-01-02", items=[
+        {"name": "Cup", "quantity": 1, "unit_price": "4"}]))
+    one = list(csv.DictReader(io.StringIO(export_bytes(store, *items_export_query(order_id=first), "csv")
+                                          .decode())))
+    assert [(r["name"], r["line_total"]) for r in one] == [("'=HYPERLINK(1)", "3.00"), ("Pen", "3.00")]
+    both = export_bytes(store, *items_export_query(customer_id=cid), "csv").decode().splitlines()
+    assert len(both) == 1 + 3

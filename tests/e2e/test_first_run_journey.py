@@ -45,6 +45,10 @@ def test_setup_login_search_profile_download_logout(app_server, page):
     assert [r["name"] for r in rows] == ["Zelda Quartermain"]
     assert rows[0]["phone"] == "'+1 555 010 2030", "formula-like cells are neutralised"
 
+    page.locator('[data-testid="stDataFrame"]').first.hover()
+    assert not page.locator('button[aria-label="Download as CSV"]').first.is_visible(), (
+        "the grid's own CSV download (not formula-safe) is hidden")
+
     click_first_grid_row(page)
     page.get_by_role("heading", name="Zelda Quartermain").wait_for()
     idle(page)
