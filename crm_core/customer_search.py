@@ -39,6 +39,7 @@ EXPORT_COLUMNS = """
 """
 
 FROM = "FROM customers c LEFT JOIN customer_stats s ON s.customer_id = c.id"
+STATS_SORTS = frozenset({"Total spend", "Orders", "Last order"})
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,10 @@ class CustomerFilter:
     spend_max: Decimal | float | None = None
     orders_min: int | None = None
     orders_max: int | None = None
+
+    def uses_stats(self) -> bool:
+        """Whether the filter reads customer_stats (spend or order-count ranges)."""
+        return any(v is not None for v in (self.spend_min, self.spend_max, self.orders_min, self.orders_max))
 
     def where(self) -> Where:
         """The WHERE clause with bound values for this filter."""
@@ -86,16 +91,31 @@ def list_customers(
     page: int = 1,
     page_size: int = 25,
 ) -> Page:
-    """One page of customers matching the filter, with the total count; never the whole table."""
+    """One page of customers matching the filter, with the total count; never the whole table.
+
+    Query plans (see docs/performance.md): a search or a stats filter scans once, counting with a
+    window; otherwise the count reads customers alone and the page joins stats for its rows only.
+    """
     page, size, offset = page_bounds(page, page_size)
     w = flt.where()
-    total = int(store.scalar(f"SELECT count(*) {FROM} {w.sql()}", w.params) or 0)
-    rows = store.frame(
-        f"SELECT {LIST_COLUMNS} {FROM} {w.sql()} {order_by(CUSTOMER_SORTS, sort, descending, 'c.id')} "
-        "LIMIT ? OFFSET ?",
-        [*w.params, size, offset],
-    )
-    return Page(rows, total, page, size)
+    order = order_by(CUSTOMER_SORTS, sort, descending, "c.id")
+    if contains_term(flt.search) or flt.uses_stats():
+        rows = store.frame(
+            f"SELECT {LIST_COLUMNS}, count(*) OVER () AS total_matches {FROM} {w.sql()} {order} LIMIT ? OFFSET ?",
+            [*w.params, size, offset],
+        )
+        if rows.height:
+            return Page(rows.drop("total_matches"), int(rows["total_matches"][0]), page, size)
+        total = int(store.scalar(f"SELECT count(*) {FROM} {w.sql()}", w.params) or 0)
+        return Page(rows.drop("total_matches"), total, page, size)
+    total = int(store.scalar(f"SELECT count(*) FROM customers c {w.sql()}", w.params) or 0)
+    if sort in STATS_SORTS:
+        sql = f"SELECT {LIST_COLUMNS} {FROM} {w.sql()} {order} LIMIT ? OFFSET ?"
+    else:  # pick the page from customers alone, then join the stats of its rows
+        sql = (f"WITH page_rows AS (SELECT * FROM customers c {w.sql()} {order} LIMIT ? OFFSET ?) "
+               f"SELECT {LIST_COLUMNS} FROM page_rows c LEFT JOIN customer_stats s ON s.customer_id = c.id "
+               f"{order}")
+    return Page(store.frame(sql, [*w.params, size, offset]), total, page, size)
 
 
 def customers_export_query(flt: CustomerFilter = CustomerFilter()) -> tuple[str, list]:

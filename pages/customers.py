@@ -12,7 +12,7 @@ from crm_core.customer_search import (
 from ui.auth import require_login
 from ui.customer_forms import customer_form, run_save
 from ui.customer_profile import render_profile
-from ui.list_controls import location_filters, pager, paged, sort_controls
+from ui.list_controls import open_on_select, location_filters, pager, paged, sort_controls
 from ui.state import get_store
 from ui.widgets import date_range, download_buttons, optional_number, page_summary
 
@@ -51,30 +51,24 @@ flt = CustomerFilter(search=search, countries=tuple(countries), states=tuple(sta
                      signed_up_from=signed_from, signed_up_to=signed_to, spend_min=spend_min,
                      spend_max=spend_max, orders_min=orders_min, orders_max=orders_max)
 sort, descending, page_size = sort_controls("cust", list(CUSTOMER_SORTS), "Signed up")
-result = paged("cust", (flt, sort, descending, page_size), lambda page: list_customers(store, flt, sort, descending, page, page_size))
+result = paged("cust", (flt, sort, descending, page_size),
+               lambda page: list_customers(store, flt, sort, descending, page, page_size))
 
 st.caption(page_summary(result, "customer"))
 if result.total == 0:
     st.info("No customer matches. Clear the search or loosen the filters." if count_customers(store)
-            else "No customers yet. Add the first one below.")
+            else "No customers yet. Add the first one with **Add a customer** above.")
 else:
-    event = st.dataframe(
-        result.rows, hide_index=True, placeholder="—", on_select="rerun", selection_mode="single-row",
-        key=f"cust-table-{st.session_state.get('cust-gen', 0)}",
-        column_config={
-            "id": st.column_config.NumberColumn("ID", format="%d", width="small"),
-            "name": "Name", "email": "E-mail", "phone": "Phone", "city": "City", "state": "State",
-            "country": "Country",
-            "signed_up": st.column_config.DatetimeColumn("Signed up", format="YYYY-MM-DD"),
-            "total_spend": st.column_config.NumberColumn("Total spend", format="%.2f"),
-            "order_count": st.column_config.NumberColumn("Orders", format="%d"),
-            "last_order_at": st.column_config.DatetimeColumn("Last order", format="YYYY-MM-DD"),
-        },
-    )
-    st.caption("Select a row to open the customer's profile.")
-    if event.selection.rows:
-        st.session_state["cust-gen"] = st.session_state.get("cust-gen", 0) + 1
-        st.query_params["customer"] = str(result.rows["id"][event.selection.rows[0]])
-        st.rerun()
+    columns = {
+        "id": st.column_config.NumberColumn("ID", format="%d", width="small"),
+        "name": "Name", "email": "E-mail", "phone": "Phone", "city": "City", "state": "State",
+        "country": "Country",
+        "signed_up": st.column_config.DatetimeColumn("Signed up", format="YYYY-MM-DD"),
+        "total_spend": st.column_config.NumberColumn("Total spend", format="%.2f"),
+        "order_count": st.column_config.NumberColumn("Orders", format="%d"),
+        "last_order_at": st.column_config.DatetimeColumn("Last order", format="YYYY-MM-DD"),
+    }
+    open_on_select(result.rows, "cust", "customer", "Select a row to open the customer's profile.",
+                   column_config=columns)
     pager("cust", result)
     download_buttons(store, *customers_export_query(flt), basename="customers", key="cust-dl")

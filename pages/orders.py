@@ -6,7 +6,7 @@ from crm_core.order_search import ORDER_SORTS, OrderFilter, list_orders, orders_
 from crm_core.stats import ORDER_STATUSES
 from ui.auth import require_login
 from ui.customer_forms import run_save
-from ui.list_controls import pager, paged, sort_controls
+from ui.list_controls import open_on_select, pager, paged, sort_controls
 from ui.order_detail import render_order
 from ui.order_forms import customer_picker, order_form
 from ui.state import get_store
@@ -52,23 +52,15 @@ result = paged("ord", (flt, sort, descending, page_size),
 
 st.caption(page_summary(result, "order"))
 if result.total == 0:
-    st.info("No order matches. Clear the search or loosen the filters, or record an order below.")
+    st.info("No order matches. Clear the search or loosen the filters, or record one with **Record an order** above.")
 else:
-    event = st.dataframe(
-        result.rows, hide_index=True, placeholder="—", on_select="rerun", selection_mode="single-row",
-        key=f"ord-table-{st.session_state.get('ord-gen', 0)}",
-        column_config={
-            "id": st.column_config.NumberColumn("ID", format="%d", width="small"),
-            "external_id": "Order number",
-            "ordered_at": st.column_config.DatetimeColumn("Date (UTC)", format="YYYY-MM-DD HH:mm"),
-            "customer_id": None, "customer": "Customer", "customer_email": "E-mail", "status": "Status",
-            "amount": st.column_config.NumberColumn("Amount", format="%.2f"), "currency": "Currency",
-        },
-    )
-    st.caption("Select a row to open the order.")
-    if event.selection.rows:
-        st.session_state["ord-gen"] = st.session_state.get("ord-gen", 0) + 1
-        st.query_params["order"] = str(result.rows["id"][event.selection.rows[0]])
-        st.rerun()
+    columns = {
+        "id": st.column_config.NumberColumn("ID", format="%d", width="small"),
+        "external_id": "Order number",
+        "ordered_at": st.column_config.DatetimeColumn("Date (UTC)", format="YYYY-MM-DD HH:mm"),
+        "customer_id": None, "customer": "Customer", "customer_email": "E-mail", "status": "Status",
+        "amount": st.column_config.NumberColumn("Amount", format="%.2f"), "currency": "Currency",
+    }
+    open_on_select(result.rows, "ord", "order", "Select a row to open the order.", column_config=columns)
     pager("ord", result)
     download_buttons(store, *orders_export_query(flt), basename="orders", key="ord-dl")

@@ -62,3 +62,15 @@ def pager(prefix: str, result: Page) -> None:
     """The page picker under a list (its state belongs to `paged`)."""
     if result.pages > 1:
         st.pagination(result.pages, default=result.page, key=_pager_key(prefix), max_visible_pages=7)
+
+
+def open_on_select(rows: pl.DataFrame, prefix: str, param: str, hint: str, column_config: dict) -> None:
+    """A page of rows where selecting one opens it: sets `?param=<id>` and reruns."""
+    generation = f"{prefix}-table-gen"
+    event = st.dataframe(rows, hide_index=True, placeholder="—", on_select="rerun", selection_mode="single-row",
+                         key=f"{prefix}-table-{st.session_state.get(generation, 0)}", column_config=column_config)
+    st.caption(hint)
+    if event.selection.rows:
+        st.session_state[generation] = st.session_state.get(generation, 0) + 1  # a fresh, unselected table
+        st.query_params[param] = str(rows["id"][event.selection.rows[0]])
+        st.rerun()
