@@ -7,16 +7,18 @@ with a fixed seed and anchor date) and reused afterwards; --rebuild forces a fre
 built and measured in its own child process, so the peak memory reported for a scale is that
 scale's alone and the build's peak does not leak into the query's.
 
-Per variant it reports the first call (cold caches) and the median of --repeat further calls, the
-median of the two queries list_customers runs (the count and the page) timed on their own, and the
-median of a naive baseline in the same process: read the whole customers + customer_stats join into
-Polars and filter/sort/slice there, every time. The baseline's page must equal list_customers' page.
+Per variant it reports the first call (cold caches) and min/median/p90 of --repeat further calls;
+the time per call of the queries list_customers sends through the store, split into count(*)
+queries and the others (the page); and the median of a naive baseline in the same process: read the
+whole customers + customer_stats join into Polars and filter/sort/slice there, every time. The
+baseline's page and total must equal list_customers'.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -35,14 +37,8 @@ sys.path.insert(0, str(BENCH_DIR))
 import polars as pl  # noqa: E402
 
 from crm_core import demo, stats  # noqa: E402
-from crm_core.customer_search import (  # noqa: E402
-    CUSTOMER_SORTS,
-    FROM,
-    LIST_COLUMNS,
-    CustomerFilter,
-    list_customers,
-)
-from crm_core.listing import contains_term, order_by, page_bounds  # noqa: E402
+from crm_core.customer_search import CustomerFilter, list_customers  # noqa: E402
+from crm_core.listing import contains_term, page_bounds  # noqa: E402
 from crm_core.store import Store  # noqa: E402
 from generate import ANCHOR, DEFAULT_SEED, OUT_ROOT, SCALES  # noqa: E402
 
@@ -108,7 +104,8 @@ def _load_direct(store: Store, customers: int, orders: int, seed: int) -> None:
         cur.execute("INSERT INTO customers SELECT id, external_id, name, email, phone, city, state, country, "
                     "created_at, created_at, '{}' FROM bench_customers")
         cur.execute("INSERT INTO orders SELECT id, external_id, customer_id, ordered_at, "
-                    "((amount_cents)::DECIMAL(18,2) * 0.01::DECIMAL(3,2))::DECIMAL(18,2), currency, status, NULL, ordered_at, ? "
+                    "((amount_cents)::DECIMAL(18,2) * 0.01::DECIMAL(3,2))::DECIMAL(18,2), "
+                    "currency, status, NULL, ordered_at, ? "
                     "FROM bench_orders", [now])
         stats.rebuild_all(cur)
         for name, start in (("customer_ids", customers + 1), ("order_ids", orders + 1)):
@@ -188,10 +185,66 @@ def naive(store: Store, flt: CustomerFilter, sort: str, descending: bool, page: 
 
 
 # -- measuring (child process) --------------------------------------------------------------------
+class OtherCpu:
+    """CPU time used by other processes during a measurement, in cores (Linux /proc/stat; else None)."""
+
+    def __init__(self) -> None:
+        self.start = self._sample()
+
+    @staticmethod
+    def _sample() -> tuple[float, float, float] | None:
+        try:
+            with open("/proc/stat") as fh:
+                fields = [int(x) for x in fh.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        busy = sum(fields[:8]) - fields[3] - fields[4]  # all but idle and iowait
+        own = os.times()
+        return busy / os.sysconf("SC_CLK_TCK"), own.user + own.system, time.monotonic()
+
+    def stop(self) -> float | None:
+        end = self._sample()
+        if self.start is None or end is None or end[2] <= self.start[2]:
+            return None
+        return max(0.0, ((end[0] - self.start[0]) - (end[1] - self.start[1])) / (end[2] - self.start[2]))
+
+
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     started = time.perf_counter()
     result = fn()
     return (time.perf_counter() - started) * 1000, result
+
+
+def _query_kind(sql: str) -> str:
+    return "count" if re.match(r"\s*SELECT\s+count\(\*\)", sql, re.IGNORECASE) else "page"
+
+
+def query_breakdown(store: Store, call: Callable[[], Any], repeat: int) -> dict[str, dict[str, float]]:
+    """Run `call` `repeat` times recording the SQL it sends through the store: per kind of query
+    ("count" for a SELECT count(*), else "page"), the summary of its time per call."""
+    log: list[tuple[str, float]] = []
+    plain_rows, plain_frame = store.rows, store.frame
+
+    def recorded(run: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(sql: str, params: Any = None) -> Any:
+            started = time.perf_counter()
+            try:
+                return run(sql, params)
+            finally:
+                log.append((_query_kind(sql), (time.perf_counter() - started) * 1000))
+        return wrapper
+
+    per_call: dict[str, list[float]] = {}
+    store.rows, store.frame = recorded(plain_rows), recorded(plain_frame)  # instance attributes shadow
+    try:
+        for i in range(repeat):
+            log.clear()
+            call()
+            for kind in {k for k, _ in log}:
+                per_call.setdefault(kind, [0.0] * repeat)[i] = sum(ms for k, ms in log if k == kind)
+    finally:
+        del store.rows, store.frame
+    return {kind: summary(samples) for kind, samples in sorted(per_call.items())}
 
 
 def summary(samples: list[float]) -> dict[str, float]:
@@ -200,11 +253,12 @@ def summary(samples: list[float]) -> dict[str, float]:
             "p90": ordered[min(len(ordered) - 1, int(round(0.9 * (len(ordered) - 1))))]}
 
 
-def measure(scale: str, repeat: int, naive_repeat: int) -> dict[str, Any]:
+def measure(scale: str, repeat: int, naive_repeat: int, warmup: int) -> dict[str, Any]:
     store = Store(workspace_path(scale))
     settings = dict(store.rows("SELECT name, value FROM duckdb_settings() WHERE name IN ('threads', 'memory_limit')"))
     customers = int(store.scalar("SELECT count(*) FROM customers"))
-    results: dict[str, Any] = {"scale": scale, "customers": customers,
+    other_cpu = OtherCpu()
+    results: dict[str, Any] = {"scale": scale, "customers": customers, "loadavg_start": os.getloadavg(),
                                "orders": int(store.scalar("SELECT count(*) FROM orders")),
                                "duckdb_settings": settings, "variants": {}}
     plans = []
@@ -216,18 +270,14 @@ def measure(scale: str, repeat: int, naive_repeat: int) -> dict[str, Any]:
     for v, page in plans:
         call = lambda v=v, page=page: list_customers(store, v.flt, v.sort, v.descending, page, PAGE_SIZE)  # noqa: E731
         cold_ms, first = timed(call)
+        for _ in range(warmup):
+            call()
         samples = [timed(call)[0] for _ in range(repeat)]
-        w = v.flt.where()
-        _, size, offset = page_bounds(page, PAGE_SIZE)
-        count_sql = f"SELECT count(*) {FROM} {w.sql()}"
-        page_sql = (f"SELECT {LIST_COLUMNS} {FROM} {w.sql()} "
-                    f"{order_by(CUSTOMER_SORTS, v.sort, v.descending, 'c.id')} LIMIT ? OFFSET ?")
-        count_samples = [timed(lambda: store.scalar(count_sql, w.params))[0] for _ in range(repeat)]
-        page_samples = [timed(lambda: store.frame(page_sql, [*w.params, size, offset]))[0] for _ in range(repeat)]
+        queries = query_breakdown(store, call, repeat)
         results["variants"][v.name] = {
             "description": v.description, "page": page, "matches": first.total, "rows": first.rows.height,
             "cold_ms": cold_ms, "list_ms": summary(samples),
-            "count_query_ms": summary(count_samples), "page_query_ms": summary(page_samples),
+            "queries_ms": queries,
             "_ids": first.rows["id"].to_list(),
         }
     results["peak_rss_mb_list_customers"] = peak_rss_mb()
@@ -246,6 +296,8 @@ def measure(scale: str, repeat: int, naive_repeat: int) -> dict[str, Any]:
         entry["naive_matches_list_customers"] = rows["id"].to_list() == ids and total == entry["matches"]
         entry["speedup_vs_naive"] = entry["naive_ms"]["median"] / entry["list_ms"]["median"]
     results["peak_rss_mb_with_naive"] = peak_rss_mb()
+    results["loadavg_end"] = os.getloadavg()
+    results["other_cpu_cores"] = other_cpu.stop()
     store.close()
     target = results["variants"][TARGET_VARIANT]["list_ms"]["median"]
     results["target"] = {"variant": TARGET_VARIANT, "limit_ms": TARGET_MS, "median_ms": target,
@@ -257,7 +309,7 @@ def measure(scale: str, repeat: int, naive_repeat: int) -> dict[str, Any]:
 def child(stage: str, scale: str, args: argparse.Namespace) -> dict[str, Any]:
     """Run one stage for one scale in a fresh Python process; return its JSON result."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--stage", stage, "--scales", scale,
-           "--repeat", str(args.repeat), "--naive-repeat", str(args.naive_repeat),
+           "--repeat", str(args.repeat), "--naive-repeat", str(args.naive_repeat), "--warmup", str(args.warmup),
            "--seed", str(args.seed), "--loader", args.loader]
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
     if proc.returncode != 0:
@@ -269,19 +321,25 @@ def print_scale(res: dict[str, Any]) -> None:
     print(f"\nScale {res['scale']}: {res['customers']:,} customers, {res['orders']:,} orders "
           f"(DuckDB threads={res['duckdb_settings'].get('threads')}, "
           f"memory_limit={res['duckdb_settings'].get('memory_limit')})")
-    head = (f"  {'variant':<12} {'matches':>9} {'cold':>8} {'median':>8} {'p90':>8} {'count q':>8} "
+    head = (f"  {'variant':<12} {'matches':>9} {'cold':>8} {'min':>8} {'median':>8} {'p90':>8} {'count q':>8} "
             f"{'page q':>8} {'naive':>8} {'naive/list':>10}  same page")
     print(head)
     for name, e in res["variants"].items():
-        print(f"  {name:<12} {e['matches']:>9,} {e['cold_ms']:>8.1f} {e['list_ms']['median']:>8.1f} "
-              f"{e['list_ms']['p90']:>8.1f} {e['count_query_ms']['median']:>8.1f} "
-              f"{e['page_query_ms']['median']:>8.1f} {e['naive_ms']['median']:>8.1f} "
-              f"{e['speedup_vs_naive']:>9.1f}x  {'yes' if e['naive_matches_list_customers'] else 'NO'}")
-    print("  (times in ms; cold = first call, median/p90 over the repeats; count q / page q = the two "
-          "queries list_customers runs, timed alone)")
-    t = res["target"]
+        q = {kind: f"{e['queries_ms'][kind]['median']:>8.1f}" if kind in e["queries_ms"] else f"{'-':>8}"
+             for kind in ("count", "page")}
+        print(f"  {name:<12} {e['matches']:>9,} {e['cold_ms']:>8.1f} {e['list_ms']['min']:>8.1f} "
+              f"{e['list_ms']['median']:>8.1f} {e['list_ms']['p90']:>8.1f} {q['count']} {q['page']} "
+              f"{e['naive_ms']['median']:>8.1f} {e['speedup_vs_naive']:>9.1f}x  "
+              f"{'yes' if e['naive_matches_list_customers'] else 'NO'}")
+    print("  (times in ms; cold = first call, min/median/p90 over the repeats; count q / page q = median time "
+          "per call of the count(*) queries and of the other queries list_customers sent, '-' = none)")
+    other = res.get("other_cpu_cores")
+    if other is not None:
+        print(f"  other processes used {other:.2f} CPU cores on average while measuring"
+              + (" -- the machine was not quiet, timings are inflated" if other > 0.25 else ""))
     print(f"  peak RSS: {res['peak_rss_mb_list_customers']:.0f} MB after list_customers, "
           f"{res['peak_rss_mb_with_naive']:.0f} MB after the naive baseline")
+    t = res["target"]
     print(f"  target: {t['variant']} median {t['median_ms']:.1f} ms <= {t['limit_ms']:.0f} ms: "
           f"{'MET' if t['met'] else 'MISSED'}")
 
@@ -292,6 +350,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=15, help="timed calls per variant (default 15)")
     parser.add_argument("--naive-repeat", type=int, default=None,
                         help="timed calls per variant for the naive baseline (default: --repeat)")
+    parser.add_argument("--warmup", type=int, default=2,
+                        help="untimed calls per variant after the cold one, before the timed ones (default 2)")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the workspace files even if present")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--loader", choices=("demo", "direct"), default="demo",
@@ -308,12 +368,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.stage:  # child process: one stage, one scale, JSON on the last stdout line
         scale = args.scales[0]
         out = build(scale, args.seed, args.loader) if args.stage == "build" else \
-            measure(scale, args.repeat, args.naive_repeat)
+            measure(scale, args.repeat, args.naive_repeat, args.warmup)
         print(json.dumps(out, default=str))
         return 0
 
     all_results = {"date": date.today().isoformat(), "python": sys.version.split()[0],
-                   "cpus": os.cpu_count(), "repeat": args.repeat, "naive_repeat": args.naive_repeat,
+                   "cpus": os.cpu_count(), "repeat": args.repeat, "warmup": args.warmup,
+                   "naive_repeat": args.naive_repeat,
                    "seed": args.seed, "scales": {}}
     try:
         import duckdb

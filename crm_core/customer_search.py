@@ -1,6 +1,7 @@
 """Customers list: server-side search, filters, sorting, paging, facets and the export query."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -39,6 +40,7 @@ EXPORT_COLUMNS = """
 """
 
 FROM = "FROM customers c LEFT JOIN customer_stats s ON s.customer_id = c.id"
+PHONE_TERM = re.compile(r"^[0-9 ().\-/+]+$")
 STATS_SORTS = frozenset({"Total spend", "Orders", "Last order"})
 
 
@@ -65,11 +67,11 @@ class CustomerFilter:
         """The WHERE clause with bound values for this filter."""
         w = Where()
         term = contains_term(self.search)
-        if term:
-            w.add(
-                "(contains(lower(c.name), ?) OR contains(c.email, ?) OR contains(c.phone, ?))",
-                term, term, term,
-            )
+        if term and PHONE_TERM.match(term):
+            w.add("(contains(lower(c.name), ?) OR contains(c.email, ?) OR contains(c.phone, ?))",
+                  term, term, term)
+        elif term:  # stored phones hold only digits and separators: a word cannot match one
+            w.add("(contains(lower(c.name), ?) OR contains(c.email, ?))", term, term)
         w.add_in("c.country", self.countries)
         w.add_in("c.state", self.states)
         w.add_in("c.city", self.cities)
@@ -93,29 +95,28 @@ def list_customers(
 ) -> Page:
     """One page of customers matching the filter, with the total count; never the whole table.
 
-    Query plans (see docs/performance.md): a search or a stats filter scans once, counting with a
-    window; otherwise the count reads customers alone and the page joins stats for its rows only.
+    Two steps (see docs/performance.md): a narrow query finds the page's ids, counting the matches
+    with a window in the same scan and joining stats only when the filter or sort needs them; then
+    the shown columns are read for those ids alone.
     """
     page, size, offset = page_bounds(page, page_size)
     w = flt.where()
     order = order_by(CUSTOMER_SORTS, sort, descending, "c.id")
-    if contains_term(flt.search) or flt.uses_stats():
-        rows = store.frame(
-            f"SELECT {LIST_COLUMNS}, count(*) OVER () AS total_matches {FROM} {w.sql()} {order} LIMIT ? OFFSET ?",
+    source = FROM if flt.uses_stats() or sort in STATS_SORTS else "FROM customers c"
+    if w.clauses:
+        found = store.rows(
+            f"SELECT c.id, count(*) OVER () {source} {w.sql()} {order} LIMIT ? OFFSET ?",
             [*w.params, size, offset],
         )
-        if rows.height:
-            return Page(rows.drop("total_matches"), int(rows["total_matches"][0]), page, size)
-        total = int(store.scalar(f"SELECT count(*) {FROM} {w.sql()}", w.params) or 0)
-        return Page(rows.drop("total_matches"), total, page, size)
-    total = int(store.scalar(f"SELECT count(*) FROM customers c {w.sql()}", w.params) or 0)
-    if sort in STATS_SORTS:
-        sql = f"SELECT {LIST_COLUMNS} {FROM} {w.sql()} {order} LIMIT ? OFFSET ?"
-    else:  # pick the page from customers alone, then join the stats of its rows
-        sql = (f"WITH page_rows AS (SELECT * FROM customers c {w.sql()} {order} LIMIT ? OFFSET ?) "
-               f"SELECT {LIST_COLUMNS} FROM page_rows c LEFT JOIN customer_stats s ON s.customer_id = c.id "
-               f"{order}")
-    return Page(store.frame(sql, [*w.params, size, offset]), total, page, size)
+        total = found[0][1] if found else int(store.scalar(f"SELECT count(*) {source} {w.sql()}", w.params))
+    else:
+        found = store.rows(f"SELECT c.id {source} {order} LIMIT ? OFFSET ?", [size, offset])
+        total = int(store.scalar("SELECT count(*) FROM customers") or 0)
+    rows = store.frame(
+        f"SELECT {LIST_COLUMNS} {FROM} WHERE c.id IN (SELECT unnest(?::BIGINT[])) {order}",
+        [[r[0] for r in found]],
+    )
+    return Page(rows, int(total), page, size)
 
 
 def customers_export_query(flt: CustomerFilter = CustomerFilter()) -> tuple[str, list]:

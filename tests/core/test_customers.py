@@ -277,3 +277,15 @@ def test_signup_to_includes_the_whole_day(store):
                       (CustomerFilter(signed_up_to=day - timedelta(days=1)), 0),
                       (CustomerFilter(signed_up_from=day + timedelta(days=1)), 0)):
         assert list_customers(store, flt).total == hits
+
+
+def test_search_matches_phone_fragments_and_words_in_names(store):
+    from crm_core.customer_records import CustomerInput, create_customer
+    from crm_core.customer_search import CustomerFilter, list_customers
+
+    pat = create_customer(store, CustomerInput(name="Pat Phone", email="pat@example.com", phone="+1 (555) 777-1234"))
+    create_customer(store, CustomerInput(name="Other Person", email="other@example.com", phone="+44 20 7946 0000"))
+    for term, expected in (("777-12", [pat]), ("(555)", [pat]), ("PHONE", [pat]), ("pat@", [pat]),
+                           ("nobody", [])):
+        found = list_customers(store, CustomerFilter(search=term)).rows["id"].to_list()
+        assert found == expected, term
