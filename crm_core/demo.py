@@ -112,6 +112,8 @@ def generate(customers: int, orders: int, seed: int = DEFAULT_SEED, anchor: date
     if buyers.size == 0:
         buyers = np.arange(customers)
     appetite = rng.lognormal(0.0, 1.1, buyers.size)  # a long tail of heavy buyers
+    tenure = (np.datetime64(anchor, "s") - cust["created_at"].to_numpy().astype("datetime64[s]")[buyers])
+    appetite *= 0.02 + tenure.astype("int64") / (SIGNUP_SPAN_DAYS * 86400)  # new signups have had less time
     who = buyers[rng.choice(buyers.size, size=orders, p=appetite / appetite.sum())]
     signup = cust["created_at"].to_numpy().astype("datetime64[s]")[who]
     when = _order_times(rng, signup, anchor)
