@@ -164,7 +164,7 @@ THING = [{"name": "Thing", "quantity": 0, "unit_price": 3}]
 ])
 def test_bad_order_input_is_refused_and_nothing_is_written(case, find, amount, currency, items, message):
     store = db()
-    cid = store.scalar("SELECT min(id) FROM customers")
+    cid = store.scalar("SELECT min(customer_id) FROM customer_stats")  # a customer with orders
     before = store.rows("SELECT (SELECT count(*) FROM orders), (SELECT count(*) FROM order_items)")[0]
     stats_before = _stats(cid)
     at = page(ORDERS)
