@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from crm_core.listing import Page, Where, contains_term, order_by, page_bounds
+from crm_core.listing import Page, Where, contains_term, optional_decimal, order_by, page_bounds
 from crm_core.store import Store
 
 # Sortable columns: the label a user picks -> the SQL expression (identifiers only from here).
@@ -79,8 +79,7 @@ class CustomerFilter:
             w.add("c.created_at >= ?", self.signed_up_from)
         if self.signed_up_to is not None:
             w.add("c.created_at < ?", self.signed_up_to + timedelta(days=1))
-        money = lambda v: None if v is None else Decimal(str(v))  # noqa: E731
-        w.add_range("coalesce(s.total_spend, 0)", money(self.spend_min), money(self.spend_max))
+        w.add_range("coalesce(s.total_spend, 0)", optional_decimal(self.spend_min), optional_decimal(self.spend_max))
         w.add_range("coalesce(s.order_count, 0)", self.orders_min, self.orders_max)
         return w
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import polars as pl
@@ -67,6 +68,11 @@ def order_by(sorts: dict[str, str], sort: str, descending: bool, tiebreak: str) 
         raise ValueError(f"cannot sort by '{sort}'; choose one of {', '.join(sorts)}")
     direction = "DESC" if descending else "ASC"
     return f"ORDER BY {sorts[sort]} {direction} NULLS LAST, {tiebreak} {direction}"
+
+
+def optional_decimal(value: Any) -> Decimal | None:
+    """A filter bound as Decimal (money compares exactly), or None when unset."""
+    return None if value is None else Decimal(str(value))
 
 
 def contains_term(term: str | None) -> str | None:

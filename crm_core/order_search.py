@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from crm_core.listing import Page, Where, contains_term, order_by, page_bounds
+from crm_core.listing import Page, Where, contains_term, optional_decimal, order_by, page_bounds
 from crm_core.store import Store
 
 ORDER_SORTS: dict[str, str] = {
@@ -50,8 +50,7 @@ class OrderFilter:
             w.add("o.ordered_at >= ?", self.date_from)
         if self.date_to is not None:
             w.add("o.ordered_at < ?", self.date_to + timedelta(days=1))
-        money = lambda v: None if v is None else Decimal(str(v))  # noqa: E731
-        w.add_range("o.amount", money(self.amount_min), money(self.amount_max))
+        w.add_range("o.amount", optional_decimal(self.amount_min), optional_decimal(self.amount_max))
         if self.customer_id is not None:
             w.add("o.customer_id = ?", int(self.customer_id))
         term = contains_term(self.customer_search)

@@ -26,15 +26,11 @@ def is_empty(store: Store) -> bool:
 def prepare(path: str | Path | None = None) -> tuple[Store, bool]:
     """Open (and migrate) the workspace; fill an empty one with demo data. Returns (store, demo_loaded)."""
     store = open_store(path or config.db_path())
-    if config.demo_on_first_start() and is_empty(store) and not _demo_declined(store):
+    if config.demo_on_first_start() and is_empty(store):
         customers, orders = config.demo_size()
         demo.load_demo(store, customers, orders)
         return store, True
     return store, False
-
-
-def _demo_declined(store: Store) -> bool:
-    return store.scalar("SELECT value FROM workspace_meta WHERE key = 'demo_declined'") == "1"
 
 
 def reset_demo(store: Store, customers: int | None = None, orders: int | None = None,

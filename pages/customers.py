@@ -10,11 +10,11 @@ from crm_core.customer_search import (
     list_customers,
 )
 from ui.auth import require_login
-from ui.customer_forms import customer_form, run_save
+from ui.customer_forms import customer_form
 from ui.customer_profile import render_profile
 from ui.list_controls import open_on_select, location_filters, pager, paged, sort_controls
 from ui.state import get_store
-from ui.widgets import date_range, download_buttons, optional_number, page_summary
+from ui.widgets import date_range, download_buttons, optional_number, page_summary, run_save
 
 user = require_login()
 store = get_store()

@@ -5,12 +5,11 @@ from crm_core.order_records import create_order
 from crm_core.order_search import ORDER_SORTS, OrderFilter, list_orders, orders_export_query
 from crm_core.stats import ORDER_STATUSES
 from ui.auth import require_login
-from ui.customer_forms import run_save
 from ui.list_controls import open_on_select, pager, paged, sort_controls
 from ui.order_detail import render_order
 from ui.order_forms import customer_picker, order_form
 from ui.state import get_store
-from ui.widgets import date_range, download_buttons, optional_number, page_summary
+from ui.widgets import date_range, download_buttons, optional_number, page_summary, run_save
 
 user = require_login()
 store = get_store()

@@ -3,8 +3,8 @@ import streamlit as st
 
 from crm_core import config, workspace
 from ui.auth import require_role
-from ui.customer_forms import run_save
 from ui.state import get_store
+from ui.widgets import run_save
 
 require_role("admin")
 store = get_store()

@@ -1,13 +1,11 @@
 """Customer create/edit/delete forms; they return what the user submitted and show core validation."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import streamlit as st
 
 from crm_core.customer_records import CustomerInput
-from crm_core.validation import NotFoundError, ValidationError
-from ui.widgets import flash, show_validation
 
 FIELDS = (
     ("name", "Name *", None),
@@ -31,17 +29,3 @@ def customer_form(key: str, submit_label: str, initial: dict[str, Any] | None = 
                                                   key=f"{key}-{name}")
         submitted = st.form_submit_button(submit_label, type="primary")
     return CustomerInput(**values) if submitted else None
-
-
-def run_save(action: Callable[[], Any], success: str) -> Any:
-    """Run a core write; show problems as messages. On success queue a toast and return the result (or True)."""
-    try:
-        result = action()
-    except ValidationError as exc:
-        show_validation(exc)
-        return None
-    except NotFoundError as exc:
-        st.error(str(exc))
-        return None
-    flash(success)
-    return True if result is None else result

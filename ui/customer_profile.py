@@ -10,8 +10,8 @@ from crm_core.order_search import OrderFilter, items_export_query, orders_export
 from crm_core.store import Store
 from crm_core.validation import NotFoundError
 from ui.auth import CurrentUser
-from ui.customer_forms import customer_form, run_save
-from ui.widgets import download_buttons, tile_money, when
+from ui.customer_forms import customer_form
+from ui.widgets import download_buttons, run_save, tile_money, when
 
 
 def _back() -> None:

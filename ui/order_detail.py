@@ -8,9 +8,8 @@ from crm_core.order_search import items_export_query
 from crm_core.store import Store
 from crm_core.validation import NotFoundError
 from ui.auth import CurrentUser
-from ui.customer_forms import run_save
 from ui.order_forms import customer_picker, order_form
-from ui.widgets import download_buttons, money, when
+from ui.widgets import download_buttons, money, run_save, when
 
 
 def _back() -> None:

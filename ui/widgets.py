@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import streamlit as st
 
 from crm_core.export import FORMATS, export_bytes
 from crm_core.listing import Page
 from crm_core.store import Store
-from crm_core.validation import ValidationError
+from crm_core.validation import NotFoundError, ValidationError
 
 PAGE_SIZES = (25, 50, 100)
 
@@ -98,3 +98,17 @@ def show_flash() -> None:
     """Show and clear the queued confirmations."""
     for message in st.session_state.pop(_FLASH, []):
         st.toast(message, icon=":material/check_circle:")
+
+
+def run_save(action: Callable[[], Any], success: str) -> Any:
+    """Run a core write; show problems as messages. On success queue a toast and return the result (or True)."""
+    try:
+        result = action()
+    except ValidationError as exc:
+        show_validation(exc)
+        return None
+    except NotFoundError as exc:
+        st.error(str(exc))
+        return None
+    flash(success)
+    return True if result is None else result

@@ -1,27 +1,29 @@
 """Setup screen, login, logout, and the guard on every page (direct paths never show content)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from crm_core import accounts, config
-from tests.ui.conftest import PASSWORD, ROOT, log_in, logged_in_app, make_user, new_app, open_page, texts
+from tests.ui.conftest import PASSWORD, ROOT, log_in, logged_in_app, make_user, new_app, texts
 
 PAGES = sorted(f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py"))
+
+
+def _fill_setup(at, password: str, confirm: str) -> None:
+    boxes = {t.label: t for t in at.text_input}
+    boxes["Your name"].input("Ada Admin")
+    boxes["Username"].input("ada")
+    boxes["E-mail"].input("ada@example.com")
+    boxes["Password"].input(password)
+    boxes["Repeat the password"].input(confirm)
+    at.button[0].click().run()
 
 
 def test_first_visit_shows_setup_and_creates_admin():
     at = new_app().run()
     assert not at.exception
     assert "Create the admin account" in texts(at)
-    boxes = {t.label: t for t in at.text_input}
-    boxes["Your name"].input("Ada Admin")
-    boxes["Username"].input("ada")
-    boxes["E-mail"].input("ada@example.com")
-    boxes["Password"].input(PASSWORD)
-    boxes["Repeat the password"].input(PASSWORD)
-    at.button[0].click().run()
+    _fill_setup(at, PASSWORD, PASSWORD)
     assert "Log in with it below" in texts(at)
     stored = accounts.load(config.auth_path())["credentials"]["usernames"]["ada"]
     assert stored["roles"] == ["admin"] and stored["password"].startswith("$2")
@@ -38,13 +40,7 @@ def test_first_visit_shows_setup_and_creates_admin():
 ])
 def test_setup_refuses_bad_passwords(password, confirm, message):
     at = new_app().run()
-    boxes = {t.label: t for t in at.text_input}
-    boxes["Your name"].input("Ada")
-    boxes["Username"].input("ada")
-    boxes["E-mail"].input("ada@example.com")
-    boxes["Password"].input(password)
-    boxes["Repeat the password"].input(confirm)
-    at.button[0].click().run()
+    _fill_setup(at, password, confirm)
     assert any(message in e.value for e in at.error)
     assert not accounts.has_accounts(config.auth_path())
 
