@@ -151,6 +151,13 @@ def generate(customers: int, orders: int, seed: int = DEFAULT_SEED, anchor: date
     return DemoData(cust, order_frame, items)
 
 
+# Everything that describes customers and orders; saved column mappings are settings and stay.
+RESET_TABLES = (
+    "order_items", "orders", "customer_stats", "customers", "customer_aliases", "custom_attributes",
+    "import_rejects", "customer_snapshots", "order_snapshots", "item_snapshots", "imports",
+)
+
+
 def load_demo(store: Store, customers: int, orders: int, seed: int = DEFAULT_SEED,
               anchor: datetime | None = None) -> dict[str, int]:
     """Replace the workspace's customers and orders with generated demo data, atomically."""
@@ -159,7 +166,7 @@ def load_demo(store: Store, customers: int, orders: int, seed: int = DEFAULT_SEE
     cents = "(({})::DECIMAL(18,2) * 0.01::DECIMAL(3,2))::DECIMAL(18,2)"
 
     def work(cur) -> dict[str, int]:
-        for table in ("order_items", "orders", "customer_stats", "customers"):
+        for table in RESET_TABLES:
             cur.execute(f"DELETE FROM {table}")
         cur.register("demo_customers", data.customers)
         cur.register("demo_orders", data.orders)

@@ -87,3 +87,15 @@ def export_file(store: Store, sql: str, params: Sequence | None, fmt: str, path:
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target, "wb") as handle:
         return write_export(store, sql, params, fmt, handle)
+
+
+def frame_csv_bytes(frame: pl.DataFrame) -> bytes:
+    """A Polars frame as CSV bytes with every text cell neutralised against formula injection."""
+    safe = frame.with_columns(
+        pl.when(pl.col(name).str.contains(_FORMULA_PATTERN)).then(pl.lit("'") + pl.col(name))
+        .otherwise(pl.col(name)).alias(name)
+        for name, dtype in frame.schema.items() if dtype == pl.String
+    )
+    buffer = io.BytesIO()
+    safe.write_csv(buffer, datetime_format=CSV_DATETIME)
+    return buffer.getvalue()

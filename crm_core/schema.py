@@ -70,4 +70,78 @@ INITIAL = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (INITIAL,)
+_CUSTOMER_COLUMNS = """id BIGINT, external_id VARCHAR, name VARCHAR, email VARCHAR, phone VARCHAR,
+            city VARCHAR, state VARCHAR, country VARCHAR, created_at TIMESTAMP, updated_at TIMESTAMP,
+            attributes JSON"""
+_ORDER_COLUMNS = """id BIGINT, external_id VARCHAR, customer_id BIGINT, ordered_at TIMESTAMP,
+            amount DECIMAL(18,2), currency VARCHAR, status VARCHAR, source_import_id BIGINT,
+            created_at TIMESTAMP, updated_at TIMESTAMP"""
+_ITEM_COLUMNS = """order_id BIGINT, line_no INTEGER, product_id VARCHAR, name VARCHAR, category VARCHAR,
+            quantity INTEGER, unit_price DECIMAL(18,2)"""
+
+# Imports: history, per-row rejects, and "before" snapshots of every row an import created
+# (action 'created', only the key set) or changed (action 'updated', the full previous row) so
+# that an import can be undone exactly.
+IMPORTS = Migration(
+    2,
+    "imports, rejects, undo snapshots, saved mappings, custom attributes, customer aliases",
+    (
+        "CREATE SEQUENCE import_ids START 1",
+        """CREATE TABLE imports (
+            id BIGINT PRIMARY KEY DEFAULT nextval('import_ids'),
+            kind VARCHAR NOT NULL,
+            file_name VARCHAR NOT NULL,
+            file_hash VARCHAR NOT NULL,
+            file_size BIGINT NOT NULL,
+            user_name VARCHAR,
+            started_at TIMESTAMP NOT NULL,
+            finished_at TIMESTAMP NOT NULL,
+            duration_ms BIGINT NOT NULL,
+            rows_total BIGINT NOT NULL,
+            created BIGINT NOT NULL,
+            updated BIGINT NOT NULL,
+            unchanged BIGINT NOT NULL,
+            skipped BIGINT NOT NULL,
+            rejected BIGINT NOT NULL,
+            flagged BIGINT NOT NULL,
+            header JSON,
+            mapping JSON,
+            options JSON,
+            status VARCHAR NOT NULL,
+            undone_at TIMESTAMP,
+            undone_by VARCHAR
+        )""",
+        """CREATE TABLE import_rejects (
+            import_id BIGINT NOT NULL,
+            line_no BIGINT,
+            reason VARCHAR NOT NULL,
+            raw_values VARCHAR[],
+            raw_line VARCHAR
+        )""",
+        f"CREATE TABLE customer_snapshots (import_id BIGINT NOT NULL, action VARCHAR NOT NULL, {_CUSTOMER_COLUMNS})",
+        f"CREATE TABLE order_snapshots (import_id BIGINT NOT NULL, action VARCHAR NOT NULL, {_ORDER_COLUMNS})",
+        f"CREATE TABLE item_snapshots (import_id BIGINT NOT NULL, action VARCHAR NOT NULL, {_ITEM_COLUMNS})",
+        """CREATE TABLE customer_aliases (
+            alias VARCHAR PRIMARY KEY,
+            customer_id BIGINT NOT NULL,
+            import_id BIGINT
+        )""",
+        """CREATE TABLE saved_mappings (
+            kind VARCHAR NOT NULL,
+            header_signature VARCHAR NOT NULL,
+            mapping JSON NOT NULL,
+            saved_at TIMESTAMP NOT NULL,
+            saved_by VARCHAR,
+            PRIMARY KEY (kind, header_signature)
+        )""",
+        """CREATE TABLE custom_attributes (
+            name VARCHAR PRIMARY KEY,
+            data_type VARCHAR NOT NULL,
+            label VARCHAR NOT NULL,
+            first_import_id BIGINT,
+            created_at TIMESTAMP NOT NULL
+        )""",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (INITIAL, IMPORTS)

@@ -45,3 +45,17 @@ def refresh_customers(cur: duckdb.DuckDBPyConnection, customer_ids: Iterable[int
         "WHERE customer_id IN (SELECT unnest(?::BIGINT[])) GROUP BY customer_id",
         [ids],
     )
+
+
+def refresh_listed(cur: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Recompute customer_stats for the customers in `table`.customer_id, an internal temp table (set-based)."""
+    listed = f"(SELECT DISTINCT customer_id FROM {table} WHERE customer_id IS NOT NULL)"
+    total = cur.sql("SELECT count(*) FROM customers").fetchall()[0][0]
+    touched = cur.sql(f"SELECT count(*) FROM {listed}").fetchall()[0][0]
+    if not touched:
+        return
+    if total and touched > total * 0.3:
+        rebuild_all(cur)
+        return
+    cur.execute(f"DELETE FROM customer_stats WHERE customer_id IN {listed}")
+    cur.execute(f"INSERT INTO customer_stats {_AGGREGATE} WHERE customer_id IN {listed} GROUP BY customer_id")

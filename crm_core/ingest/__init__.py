@@ -1,0 +1,1 @@
+"""CSV import: sniffing, column mapping, validation with rejects, set-based upsert, history and undo."""

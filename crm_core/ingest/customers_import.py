@@ -1,0 +1,144 @@
+"""Customers files: match each row on customer id then e-mail, plan create/update/unchanged/skip, and write it."""
+from __future__ import annotations
+
+import duckdb
+
+from crm_core.ingest.options import ImportContext
+from crm_core.ingest.parsing import reject
+
+# Profile columns an import can set, with the fields that feed them.
+PROFILE = {"external_id": ("external_id",), "name": ("name", "first_name", "last_name"), "email": ("email",),
+           "phone": ("phone",), "city": ("city",), "state": ("state",), "country": ("country",),
+           "created_at": ("created_at",)}
+# Blank cells never erase these, whatever the blank-overwrite choice: they identify the customer.
+NEVER_BLANKED = ("external_id", "email", "name", "created_at")
+NAME_SQL = "coalesce(v_name, nullif(concat_ws(' ', v_first_name, v_last_name), ''))"
+
+
+def reject_duplicates(cur: duckdb.DuckDBPyConnection, column: str, what: str, table: str = "import_parsed",
+                      shown: str | None = None) -> None:
+    """Reject every later row that repeats a value of `column` (an expression) already seen in the file."""
+    cur.execute(
+        f"""UPDATE {table} SET reason_code = 'duplicate',
+               reason = 'Duplicate of line ' || d.first_line || ' (same ' || $what || ' ''' || left(d.shown, 60) || ''')'
+        FROM (SELECT row_idx, {shown or column} AS shown, first_value(line_no) OVER w AS first_line,
+                     row_number() OVER w AS n
+              FROM {table} WHERE reason IS NULL AND {column} IS NOT NULL
+              WINDOW w AS (PARTITION BY {column} ORDER BY row_idx)) d
+        WHERE {table}.row_idx = d.row_idx AND d.n > 1 AND {table}.reason IS NULL""",
+        {"what": what},
+    )
+
+
+def _new_value(ctx: ImportContext, column: str, new: str) -> str:
+    if not any(ctx.has(f) for f in PROFILE[column]):
+        return f"c.{column}"
+    if column in NEVER_BLANKED:
+        return f"coalesce({new}, c.{column})"
+    return f"CASE WHEN {new} IS NULL AND NOT $blank_overwrites THEN c.{column} ELSE {new} END"
+
+
+def _attributes_patch(ctx: ImportContext) -> str:
+    """A JSON object of the row's custom attributes (blank cells left out unless blanks overwrite)."""
+    attributes = ctx.setup.attributes
+    if not attributes:
+        return "'{}'::JSON"
+    entries = ", ".join(f"struct_pack(k := '{a.name}', v := a_{n})" for n, a in enumerate(attributes))
+    # Attribute names match mapping.ATTRIBUTE_NAME (checked before planning), so they are safe as literals.
+    keep = "lambda x: true" if ctx.options.blank_overwrites else "lambda x: x.v IS NOT NULL"
+    return f"to_json(map_from_entries(list_filter([{entries}], {keep})))::JSON"
+
+
+def plan(cur: duckdb.DuckDBPyConnection, ctx: ImportContext) -> None:
+    """Reject what cannot be matched safely and decide an action for every other row."""
+    reject(cur, "v_external_id IS NULL AND v_email IS NULL", "missing_key",
+           "'Neither a customer id nor an e-mail: a row needs one of them to be matched'")
+    reject_duplicates(cur, "v_external_id", "customer id")
+    reject_duplicates(cur, "v_email", "e-mail")
+    cur.execute(
+        """CREATE OR REPLACE TEMP TABLE import_match AS
+        SELECT p.row_idx, by_id.id AS by_id, by_email.id AS by_email, by_email.external_id AS email_owner,
+               al.customer_id AS alias_owner
+        FROM import_parsed p
+        LEFT JOIN customers by_id ON by_id.external_id = p.v_external_id
+        LEFT JOIN customers by_email ON by_email.email = p.v_email
+        LEFT JOIN customer_aliases al ON al.alias = p.v_alias_id
+        WHERE p.reason IS NULL"""
+    )
+    for condition, message in (
+        ("m.by_id IS NOT NULL AND m.by_email IS NOT NULL AND m.by_id <> m.by_email",
+         "'E-mail ''' || p.v_email || ''' already belongs to another customer'"),
+        ("m.by_id IS NULL AND m.email_owner IS NOT NULL AND p.v_external_id IS NOT NULL",
+         "'E-mail ''' || p.v_email || ''' belongs to customer ''' || m.email_owner || ''', not ''' || p.v_external_id || ''''"),
+        ("m.alias_owner IS NOT NULL AND m.alias_owner <> coalesce(m.by_id, m.by_email, -1)",
+         "'Other customer id ''' || p.v_alias_id || ''' already belongs to another customer'"),
+    ):
+        cur.execute(
+            f"UPDATE import_parsed p SET reason_code = 'conflict', reason = {message} FROM import_match m "
+            f"WHERE p.row_idx = m.row_idx AND p.reason IS NULL AND {condition}"
+        )
+    columns = list(PROFILE)
+    news = {col: _new_value(ctx, col, NAME_SQL if col == "name" else f"p.v_{col}") for col in columns}
+    patch = _attributes_patch(ctx)
+    changed = [f"(n_{col} IS DISTINCT FROM c.{col})" for col in columns]
+    for n, attribute in enumerate(ctx.setup.attributes):
+        compare = f"json_extract(c.attributes, '$.{attribute.name}') IS DISTINCT FROM p.a_{n}"
+        changed.append(f"((p.a_{n} IS NOT NULL OR $blank_overwrites) AND {compare})")
+    changed.append("(p.v_alias_id IS NOT NULL AND m.alias_owner IS NULL)")
+    ctx.run(
+        cur,
+        f"""CREATE OR REPLACE TEMP TABLE import_customer_plan AS
+        SELECT p.row_idx, coalesce(m.by_id, m.by_email) AS match_id, p.v_alias_id AS alias_id,
+               {', '.join(f'{news[col]} AS n_{col}' for col in columns)},
+               coalesce({NAME_SQL}, p.v_email, 'Customer ' || p.v_external_id) AS create_name,
+               {patch} AS attributes_patch,
+               CASE WHEN coalesce(m.by_id, m.by_email) IS NULL THEN 'create'
+                    WHEN $skip_existing THEN 'skip'
+                    WHEN {' OR '.join(changed)} THEN 'update'
+                    ELSE 'unchanged' END AS action
+        FROM import_parsed p JOIN import_match m USING (row_idx)
+        LEFT JOIN customers c ON c.id = coalesce(m.by_id, m.by_email)
+        WHERE p.reason IS NULL""",
+    )
+    cur.execute("ALTER TABLE import_parsed ADD COLUMN action VARCHAR")
+    cur.execute("UPDATE import_parsed p SET action = cp.action FROM import_customer_plan cp WHERE p.row_idx = cp.row_idx")
+
+
+def apply(cur: duckdb.DuckDBPyConnection, ctx: ImportContext, import_id: int) -> None:
+    """Write the planned customers (inside the caller's transaction), keeping before-images for undo."""
+    columns = list(PROFILE)
+    ctx.run(cur, "CREATE OR REPLACE TEMP TABLE import_new_customers AS "
+                 "SELECT row_idx, nextval('customer_ids') AS id FROM import_customer_plan WHERE action = 'create'")
+    ctx.run(cur, "INSERT INTO customer_snapshots SELECT $imp, 'updated', c.* FROM customers c "
+                 "JOIN import_customer_plan p ON p.match_id = c.id WHERE p.action = 'update'", imp=import_id)
+    ctx.run(
+        cur,
+        f"""UPDATE customers SET {', '.join(f'{col} = p.n_{col}' for col in columns)},
+               attributes = json_merge_patch(coalesce(customers.attributes, '{{}}'), p.attributes_patch),
+               updated_at = $now
+        FROM import_customer_plan p WHERE customers.id = p.match_id AND p.action = 'update'""",
+    )
+    ctx.run(
+        cur,
+        """INSERT INTO customers (id, external_id, name, email, phone, city, state, country, created_at,
+                                  updated_at, attributes)
+        SELECT n.id, v.v_external_id, p.create_name, v.v_email, v.v_phone, v.v_city, v.v_state, v.v_country,
+               coalesce(v.v_created_at, $now), $now, json_merge_patch('{}', p.attributes_patch)
+        FROM import_customer_plan p JOIN import_new_customers n USING (row_idx)
+        JOIN import_parsed v USING (row_idx)""",
+    )
+    ctx.run(cur, "INSERT INTO customer_snapshots (import_id, action, id) "
+                 "SELECT $imp, 'created', id FROM import_new_customers", imp=import_id)
+    ctx.run(
+        cur,
+        """INSERT INTO customer_aliases
+        SELECT p.alias_id, coalesce(p.match_id, n.id), $imp FROM import_customer_plan p
+        LEFT JOIN import_new_customers n USING (row_idx)
+        WHERE p.alias_id IS NOT NULL AND p.action IN ('create', 'update')
+        ON CONFLICT DO NOTHING""",
+        imp=import_id,
+    )
+    for attribute in ctx.setup.attributes:
+        ctx.run(cur, "INSERT INTO custom_attributes VALUES ($name, $type, $label, $imp, $now) ON CONFLICT DO NOTHING",
+                name=attribute.name, type=attribute.type, label=attribute.name.replace("_", " ").capitalize(),
+                imp=import_id)

@@ -1,0 +1,201 @@
+"""SQL that turns a text cell into a typed value and, when it cannot, into a reason a user can act on.
+
+Every constant (formats, synonyms, labels) is a bound parameter; the only identifiers are the
+generated staging columns c0..cN.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import duckdb
+
+from crm_core.stats import ORDER_STATUSES
+from crm_core.validation import EMAIL_RE
+
+# Date formats a column can be read with. ISO 8601 (with or without time and offset) is always tried.
+DATE_FORMATS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "iso": ("YYYY-MM-DD (ISO 8601)", ()),
+    "mdy": ("M/D/YYYY H:MM (US)", ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M %p", "%m/%d/%Y",
+                                    "%m/%d/%y %H:%M", "%m/%d/%y", "%m-%d-%Y")),
+    "dmy": ("D/M/YYYY H:MM", ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y", "%d/%m/%y %H:%M", "%d/%m/%y",
+                               "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y", "%d-%m-%Y %H:%M", "%d-%m-%Y")),
+    "ymd": ("YYYY/MM/DD", ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y%m%d")),
+    "text": ("5 Jan 2024 / Jan 5, 2024", ("%d %b %Y", "%b %d, %Y", "%d %B %Y", "%B %d, %Y", "%d-%b-%Y",
+                                           "%d-%b-%y", "%d %b %Y %H:%M", "%b %d %Y")),
+    "epoch": ("Unix time (seconds or milliseconds)", ()),
+}
+
+STATUS_SYNONYMS: dict[str, str] = {
+    **{s: s for s in ORDER_STATUSES},
+    "new": "pending", "created": "pending", "open": "pending", "placed": "pending", "awaiting payment": "pending",
+    "on hold": "pending", "pending payment": "pending",
+    "approved": "paid", "invoiced": "paid", "processing": "paid", "confirmed": "paid", "complete": "delivered",
+    "completed": "delivered", "fulfilled": "delivered", "closed": "delivered", "done": "delivered",
+    "success": "paid", "successful": "paid", "captured": "paid", "settled": "paid",
+    "shipping": "shipped", "in transit": "shipped", "dispatched": "shipped", "sent": "shipped",
+    "canceled": "cancelled", "cancel": "cancelled", "void": "cancelled", "voided": "cancelled",
+    "unavailable": "cancelled", "failed": "cancelled", "declined": "cancelled", "rejected": "cancelled",
+    "refunded": "returned", "refund": "returned", "return": "returned", "partially refunded": "returned",
+    "chargeback": "returned",
+}
+CURRENCY_SYMBOLS = {"$": "USD", "us$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "r$": "BRL",
+                    "rs": "INR", "rs.": "INR", "a$": "AUD", "c$": "CAD", "chf": "CHF"}
+TEXT_LIMIT = 2000
+ID_LIMIT = 200
+PLAUSIBLE_YEARS = (1900, 2100)
+_MONEY_NOISE = r"^\s*([A-Za-z]{3}|R\$|US\$|[$€£¥₹])\s*|\s*([A-Za-z]{3}|[$€£¥₹])\s*$"
+
+
+@dataclass
+class SqlParams:
+    """Bound parameters collected while building one statement."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, value: Any) -> str:
+        """Bind a value; return its placeholder."""
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return f"${name}"
+
+    def used_in(self, sql: str) -> dict[str, Any]:
+        """The parameters a statement actually mentions (DuckDB refuses unused ones)."""
+        return {k: v for k, v in self.values.items() if re.search(rf"\${k}\b", sql)}
+
+
+@dataclass(frozen=True)
+class CellRule:
+    """How one column is read: the target type, its label for messages, and format choices."""
+
+    type: str
+    label: str
+    date_format: str = "iso"
+    decimal_comma: bool = False
+
+
+def blank(src: str) -> str:
+    """The trimmed cell, NULL when blank."""
+    return f"nullif(trim({src}), '')"
+
+
+def _shown(t: str) -> str:
+    return f"'''' || left({t}, 60) || ''''"
+
+
+def typed_sql(src: str, rule: CellRule, params: SqlParams) -> tuple[str, str]:
+    """(value expression, reason expression) for a staging cell; the reason is NULL when the cell is fine."""
+    t = blank(src)
+    label = params.add(rule.label)
+    kind = rule.type
+    if kind == "id":
+        value = (f"CASE WHEN contains({t}, '.') AND regexp_full_match({t}, '-?[0-9]+\\.0+') "
+                 f"THEN split_part({t}, '.', 1) ELSE {t} END")
+        error = f"CASE WHEN length({t}) > {ID_LIMIT} THEN {label} || ': the id is longer than {ID_LIMIT} characters' END"
+    elif kind == "text":
+        value = t
+        error = (f"CASE WHEN length({t}) > {TEXT_LIMIT} THEN {label} || ': the value is ' || length({t}) "
+                 f"|| ' characters long (at most {TEXT_LIMIT:,})' END")
+    elif kind == "email":
+        value = f"lower({t})"
+        error = (f"CASE WHEN {t} IS NOT NULL AND (length({t}) > 254 OR NOT regexp_full_match(lower({t}), "
+                 f"{params.add(EMAIL_RE.pattern.strip('^$'))})) THEN {label} || ': ' || {_shown(t)} "
+                 "|| ' is not a valid e-mail address' END")
+    elif kind == "phone":
+        value = t
+        digits = f"length(regexp_replace({t}, '[^0-9]', '', 'g'))"
+        error = (f"CASE WHEN {t} IS NOT NULL AND (NOT regexp_full_match({t}, '\\+?[0-9 ().\\-/]+') OR {digits} < 7 "
+                 f"OR {digits} > 15) THEN {label} || ': ' || {_shown(t)} || ' is not a valid phone number' END")
+    elif kind == "datetime":
+        value = datetime_sql(t, rule.date_format, params)
+        low, high = PLAUSIBLE_YEARS
+        shown_format = params.add(DATE_FORMATS[rule.date_format][0])
+        error = (f"CASE WHEN {t} IS NOT NULL AND ({value}) IS NULL THEN {label} || ': ' || {_shown(t)} "
+                 f"|| ' is not a date (expected ' || {shown_format} || ')' "
+                 f"WHEN year({value}) NOT BETWEEN {low} AND {high} THEN {label} || ': ' || {_shown(t)} "
+                 f"|| ' is outside the years {low} to {high}' END")
+    elif kind == "money":
+        value = money_sql(t, rule.decimal_comma)
+        error = f"CASE WHEN {t} IS NOT NULL AND ({value}) IS NULL THEN {label} || ': ' || {_shown(t)} || ' is not a number' END"
+    elif kind == "integer":
+        exact = f"TRY_CAST({t} AS DECIMAL(38,6))"
+        value = (f"CASE WHEN NOT contains({t}, '.') THEN TRY_CAST({t} AS INTEGER) "
+                 f"WHEN {exact} = trunc({exact}) THEN TRY_CAST({exact} AS INTEGER) END")
+        error = (f"CASE WHEN {t} IS NOT NULL AND ({value}) IS NULL THEN {label} || ': ' || {_shown(t)} "
+                 "|| ' is not a whole number' END")
+    elif kind == "status":
+        words, statuses = params.add(list(STATUS_SYNONYMS)), params.add(list(STATUS_SYNONYMS.values()))
+        key = f"lower(regexp_replace({t}, '[_\\-]+', ' ', 'g'))"
+        value = f"({statuses})[list_position({words}, {key})]"
+        error = (f"CASE WHEN {t} IS NOT NULL AND ({value}) IS NULL THEN {label} || ': ' || {_shown(t)} "
+                 f"|| ' is not a known order status (use {', '.join(ORDER_STATUSES)})' END")
+    elif kind == "currency":
+        symbols, codes = params.add(list(CURRENCY_SYMBOLS)), params.add(list(CURRENCY_SYMBOLS.values()))
+        value = (f"coalesce(({codes})[list_position({symbols}, lower({t}))], "
+                 f"CASE WHEN regexp_full_match(upper({t}), '[A-Z]{{3}}') THEN upper({t}) END)")
+        error = (f"CASE WHEN {t} IS NOT NULL AND ({value}) IS NULL THEN {label} || ': ' || {_shown(t)} "
+                 "|| ' is not a currency code such as USD or EUR' END")
+    else:
+        raise ValueError(f"unknown field type '{kind}'")
+    return value, error
+
+
+def datetime_sql(t: str, date_format: str, params: SqlParams) -> str:
+    """A TIMESTAMP (UTC) from text in the chosen format; ISO 8601 text is always accepted too."""
+    if date_format not in DATE_FORMATS:
+        raise ValueError(f"unknown date format '{date_format}'")
+    iso = f"TRY_CAST({t} AS TIMESTAMPTZ)::TIMESTAMP"
+    if date_format == "epoch":
+        number = f"TRY_CAST({t} AS DOUBLE)"
+        return (f"CASE WHEN {number} > 100000000000 THEN to_timestamp({number} / 1000)::TIMESTAMP "
+                f"WHEN {number} IS NOT NULL THEN to_timestamp({number})::TIMESTAMP ELSE {iso} END")
+    formats = DATE_FORMATS[date_format][1]
+    if not formats:
+        return iso
+    return f"coalesce(try_strptime({t}, {params.add(list(formats))})::TIMESTAMP, {iso})"
+
+
+def money_sql(t: str, decimal_comma: bool) -> str:
+    """A DECIMAL(18,2) from text such as '1234.5', '$1,234.50', 'R$ 12,50' or '12.50 EUR'."""
+    stripped = f"regexp_replace({t}, '{_MONEY_NOISE}', '', 'g')"
+    if decimal_comma:
+        cleaned = f"replace(regexp_replace({stripped}, '[.\\s]', '', 'g'), ',', '.')"
+    else:
+        cleaned = f"regexp_replace({stripped}, '[,\\s]', '', 'g')"
+    return (f"CASE WHEN TRY_CAST({t} AS DECIMAL(18,2)) IS NOT NULL THEN TRY_CAST({t} AS DECIMAL(18,2)) "
+            f"ELSE TRY_CAST({cleaned} AS DECIMAL(18,2)) END")
+
+
+def detect_date_format(cur: duckdb.DuckDBPyConnection, values: Sequence[str]) -> tuple[str, bool]:
+    """The format that reads the most sample values, and whether day and month order is ambiguous."""
+    sample = [v for v in values if v and v.strip()][:500]
+    if not sample:
+        return "iso", False
+    scores = {}
+    for key in DATE_FORMATS:
+        params = SqlParams()
+        expr = datetime_sql("v", key, params)
+        params.values["sample"] = sample
+        low, high = PLAUSIBLE_YEARS
+        scores[key] = cur.sql(
+            f"SELECT count(*) FILTER (WHERE year({expr}) BETWEEN {low} AND {high}) "
+            "FROM (SELECT trim(unnest($sample)) AS v)", params=params.values,
+        ).fetchall()[0][0]
+    best = max(DATE_FORMATS, key=lambda k: (scores[k], -list(DATE_FORMATS).index(k)))
+    ambiguous = best in ("mdy", "dmy") and scores["mdy"] == scores["dmy"]
+    if best == "epoch" and scores["iso"] == scores["epoch"]:
+        best = "iso"
+    return best, ambiguous
+
+
+def detect_decimal_comma(values: Sequence[str]) -> bool:
+    """Whether a number column writes decimals with a comma ('12,50', '1.234,56')."""
+    import re
+
+    comma = re.compile(r"^\D{0,4}-?[0-9.\s]*[0-9],[0-9]{1,2}\D{0,4}$")
+    dot = re.compile(r"^\D{0,4}-?[0-9,\s]*[0-9]\.[0-9]{1,2}\D{0,4}$")
+    sample = [v.strip() for v in values if v and v.strip()][:500]
+    commas = sum(bool(comma.match(v)) for v in sample)
+    dots = sum(bool(dot.match(v)) for v in sample)
+    return commas > dots
