@@ -6,7 +6,7 @@ import sys
 import time
 from typing import Sequence
 
-from crm_core import config, workspace
+from crm_core import config, import_cli, workspace
 from crm_core.customer_search import customers_export_query
 from crm_core.export import FORMATS, export_file
 from crm_core.order_search import orders_export_query
@@ -28,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("what", choices=sorted(EXPORTS))
     export.add_argument("--format", choices=sorted(FORMATS), default="csv")
     export.add_argument("--out", required=True, help="file to write")
+    import_cli.add_commands(sub)
     return parser
 
 
@@ -54,6 +55,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"demo workspace: {counts['customers']:,} customers, {counts['orders']:,} orders, "
                   f"{counts['items']:,} items in {time.perf_counter() - started:.1f}s")
             return 0
+        if args.command == "import":
+            return import_cli.run_import(store, args)
+        if args.command == "imports":
+            return import_cli.list_history(store, args.limit)
+        if args.command == "undo-import":
+            return import_cli.undo(store, args.import_id, args.user)
         sql, params = EXPORTS[args.what]()
         rows = export_file(store, sql, params, args.format, args.out)
         print(f"exported {rows:,} {args.what} to {args.out} in {time.perf_counter() - started:.1f}s")

@@ -35,6 +35,9 @@ REASON_LABELS = {
     "mixed_customers": "Invoice with several customers", "group_rejected": "Another row of the same order was rejected",
 }
 
+EXTRA_LABELS = {"orders": "orders written", "new_customers": "new customers created from the file",
+                "flagged": "returns and cancellations (kept, flagged, left out of revenue)"}
+
 
 @dataclass
 class ImportSummary:
