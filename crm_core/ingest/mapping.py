@@ -120,3 +120,16 @@ def header_signature(kind: str, headers: Sequence[str]) -> str:
     """A fingerprint of a file's header (order and spelling kept), to find a saved mapping for it."""
     payload = json.dumps([kind, [str(h) for h in headers]], ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+
+
+def guess_kind(headers: Sequence[str]) -> str:
+    """The kind of file a header most likely belongs to: all required fields found first, then most fields found."""
+    from crm_core.ingest.fields import KINDS
+
+    def score(kind: str) -> tuple[int, int]:
+        mapping = suggest_mapping(kind, headers)
+        found = {t for t in mapping.values() if t and not t.startswith(ATTRIBUTE_PREFIX)}
+        usable = not any(p for p in check_mapping(kind, headers, mapping) if p.startswith("Map a column"))
+        return int(usable), len(found)
+
+    return max(KINDS, key=lambda kind: (score(kind), -KINDS.index(kind)))

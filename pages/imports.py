@@ -1,0 +1,98 @@
+"""Import: drop files, check how they were read, map columns, dry run, import; history with rejects and undo."""
+import json
+
+import streamlit as st
+
+from crm_core.ingest import runner
+from crm_core.ingest.mapping import check_mapping
+from crm_core.ingest.saved_mappings import save_mapping
+from crm_core.ingest.sniff import ImportFileError
+from crm_core.store import WriteConflictError
+from ui.auth import require_login
+from ui.import_history import render_history
+from ui.import_results import StreamlitProgress, render_summary
+from ui.import_wizard import format_overrides, kind_picker, mapping_editor, options_form, preview, saved_upload, sniffed
+from ui.state import get_store
+from ui.widgets import run_save
+
+user = require_login()
+store = get_store()
+
+st.title("Import")
+new_tab, history_tab = st.tabs(["New import", "History"])
+with history_tab:
+    render_history(store, user)
+
+with new_tab:
+    if not user.can_write:
+        st.info("Your account can read and export but not import. Ask an admin or a marketer.")
+        st.stop()
+    uploads = st.file_uploader("Drop CSV, TSV, .csv.gz or Excel files", accept_multiple_files=True, key="imp-files",
+                               type=["csv", "tsv", "txt", "gz", "xlsx"],
+                               help="Customers, orders, order lines or transactions; up to 1 GB per file.")
+    if not uploads:
+        st.info("Drop one or more files above. Each file is checked before anything is written: you see how it "
+                "was read, how its columns map, and what would be created, updated or rejected.",
+                icon=":material/upload_file:")
+        st.stop()
+    done = st.session_state.setdefault("imp-done", {})
+    upload = uploads[0] if len(uploads) == 1 else st.selectbox(
+        "File", uploads, key="imp-which",
+        format_func=lambda f: f"{f.name} ({f.size / 1e6:.1f} MB)" + (" ✓ imported" if f.file_id in done else ""))
+    path, key = saved_upload(upload)
+    source = sniffed(path, upload.name, key)
+    if source is None:
+        st.stop()
+    format_overrides(source, key)
+    for note in source.notes:
+        st.warning(note, icon=":material/warning:")
+    preview(source)
+    kind = kind_picker(source, key)
+    st.subheader("Columns")
+    mapping = mapping_editor(store, kind, source, key)
+    options = options_form(kind, source, mapping, key)
+    problems = check_mapping(kind, source.headers, mapping) + options.problems()
+    for problem in problems:
+        st.error(problem, icon=":material/rule:")
+    signature = json.dumps([key, kind, mapping, options.as_dict()], sort_keys=True)
+    c1, c2, _ = st.columns([1, 1, 2])
+    if c2.button("Save mapping", icon=":material/bookmark_add:", disabled=bool(problems), key="imp-save-map",
+                 help="Use this mapping automatically for files with the same header."):
+        run_save(lambda: save_mapping(store, kind, source.headers, mapping, user.username), "Mapping saved")
+    if c1.button("Check file (dry run)", type="primary", icon=":material/fact_check:", disabled=bool(problems),
+                 key="imp-check"):
+        bar = StreamlitProgress("Checking...")
+        try:
+            st.session_state["imp-plan"] = (signature, runner.dry_run(store, kind, source, mapping, options, bar))
+        except ImportFileError as exc:
+            st.error(str(exc), icon=":material/error:")
+        bar.done()
+    planned = st.session_state.get("imp-plan")
+    committed = done.get(upload.file_id)
+    if committed and committed[0] == signature:
+        summary = committed[1]
+        st.success(f"Imported {upload.name} as import #{summary.import_id}: {summary.counts['create']:,} new, "
+                   f"{summary.counts['update']:,} updated, {summary.counts['reject']:,} rejected. "
+                   "Undo it from the History tab.", icon=":material/check_circle:")
+        render_summary(summary, f"imp-done-{key}")
+        st.page_link("pages/customers.py" if kind == "customers" else "pages/orders.py",
+                     label="Open " + ("customers" if kind == "customers" else "orders"), icon=":material/arrow_forward:")
+    elif planned and planned[0] == signature:
+        summary = planned[1]
+        st.subheader("Dry run: nothing written yet")
+        render_summary(summary, f"imp-plan-{key}")
+        writes = summary.counts["create"] + summary.counts["update"]
+        label = f"Import {writes:,} rows" if writes else "Nothing to import"
+        if st.button(label, type="primary", icon=":material/publish:", disabled=not writes, key="imp-commit"):
+            bar = StreamlitProgress("Importing...")
+            try:
+                result = runner.commit(store, kind, source, mapping, options, user.username, bar)
+                done[upload.file_id] = (signature, result)
+                st.session_state.pop("imp-plan", None)
+                bar.done()
+                st.rerun()
+            except (ImportFileError, WriteConflictError) as exc:
+                bar.done()
+                st.error(f"Nothing was imported: {exc}", icon=":material/error:")
+    else:
+        st.caption("Check the file to see what would be created, updated and rejected before importing.")
