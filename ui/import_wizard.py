@@ -126,7 +126,7 @@ def mapping_editor(store: Store, kind: str, source: SourceFile, key: str) -> dic
             choice = st.selectbox(header, options, index=options.index(default) if default in options else 0,
                                   format_func=names.get, key=f"imp-map-{key}-{kind}-{index}",
                                   help=f"Examples: {_examples(source, index)}")
-            st.caption(_examples(source, index))
+            st.caption(" · ".join(f"`{v}`" for v in _examples(source, index).replace("`", "'").split(" · ")))
             if choice == ATTRIBUTE:
                 suggested = target[len(ATTRIBUTE_PREFIX):] if target.startswith(ATTRIBUTE_PREFIX) else attribute_name(header)
                 name = st.text_input("Attribute name", value=suggested, key=f"imp-attr-{key}-{index}",

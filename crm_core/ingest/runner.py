@@ -93,6 +93,9 @@ def _pipeline(cur: duckdb.DuckDBPyConnection, kind: str, source: SourceFile, map
     build_parsed(cur, kind, source, mapping, setup)
     mapped = frozenset(t for h in source.headers if (t := mapping.get(h, "")) and ":" not in t)
     ctx = ImportContext(kind, source, dict(mapping), options, setup, utc_now(), mapped)
+    for header in setup.ambiguous_dates:
+        ctx.notes.append(f"Dates in '{header}' read as month/day (M/D/YYYY): every value fits both M/D and D/M. "
+                         "If they are day/month, choose D/M/YYYY for this column under Options.")
     progress(0.55, f"Matching {total:,} rows with the workspace...")
     PLANNERS[kind].plan(cur, ctx)
     cur.execute("UPDATE import_parsed SET action = 'reject' WHERE reason IS NOT NULL")
