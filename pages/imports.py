@@ -28,7 +28,6 @@ with new_tab:
         st.info("Your account can read and export but not import. Ask an admin or a marketer.")
         st.stop()
     uploads = st.file_uploader("Drop CSV, TSV, .csv.gz or Excel files", accept_multiple_files=True, key="imp-files",
-                               type=["csv", "tsv", "txt", "gz", "xlsx"],
                                help="Customers, orders, order lines or transactions; up to 1 GB per file.")
     if not uploads:
         st.info("Drop one or more files above. Each file is checked before anything is written: you see how it "
