@@ -53,6 +53,7 @@ def plan(cur: duckdb.DuckDBPyConnection, ctx: ImportContext) -> None:
     """Reject what cannot be matched safely and decide an action for every other row."""
     reject(cur, "v_external_id IS NULL AND v_email IS NULL", "missing_key",
            "'Neither a customer id nor an e-mail: a row needs one of them to be matched'")
+    _set_aside_alias_rows(cur)
     reject_duplicates(cur, "v_external_id", "customer id")
     reject_duplicates(cur, "v_email", "e-mail")
     cur.execute(
@@ -102,6 +103,55 @@ def plan(cur: duckdb.DuckDBPyConnection, ctx: ImportContext) -> None:
     )
     cur.execute("ALTER TABLE import_parsed ADD COLUMN action VARCHAR")
     cur.execute("UPDATE import_parsed p SET action = cp.action FROM import_customer_plan cp WHERE p.row_idx = cp.row_idx")
+    _plan_alias_rows(cur, ctx)
+
+
+def _set_aside_alias_rows(cur: duckdb.DuckDBPyConnection) -> None:
+    """Rows repeating a customer id with another alias id (one row per per-order id, as Olist writes them) are no
+    duplicates: they are kept out of the plan and only add their alias to the customer of the id's first row."""
+    cur.execute(
+        """CREATE OR REPLACE TEMP TABLE import_alias_rows AS
+        SELECT p.*, f.first_row FROM import_parsed p JOIN (
+            SELECT row_idx, first_row FROM (
+                SELECT row_idx, row_number() OVER (PARTITION BY v_external_id ORDER BY row_idx) AS n,
+                       row_number() OVER (PARTITION BY v_external_id, v_alias_id ORDER BY row_idx) AS same_alias,
+                       first_value(row_idx) OVER (PARTITION BY v_external_id ORDER BY row_idx) AS first_row, v_alias_id
+                FROM import_parsed WHERE reason IS NULL AND v_external_id IS NOT NULL)
+            WHERE n > 1 AND same_alias = 1 AND v_alias_id IS NOT NULL) f USING (row_idx)"""
+    )
+    cur.execute("DELETE FROM import_parsed WHERE row_idx IN (SELECT row_idx FROM import_alias_rows)")
+
+
+def _plan_alias_rows(cur: duckdb.DuckDBPyConnection, ctx: ImportContext) -> None:
+    """Decide the set-aside alias rows from the plan of their id's first row, and put them back in import_parsed."""
+    cur.execute(
+        """CREATE OR REPLACE TEMP TABLE import_alias_plan AS
+        SELECT a.row_idx, a.v_alias_id AS alias_id, a.first_row, f.action AS first_action,
+               f.reason AS first_reason, f.line_no AS first_line, cp.match_id, al.customer_id AS alias_owner
+        FROM import_alias_rows a JOIN import_parsed f ON f.row_idx = a.first_row
+        LEFT JOIN import_customer_plan cp ON cp.row_idx = f.row_idx
+        LEFT JOIN customer_aliases al ON al.alias = a.v_alias_id"""
+    )
+    cur.execute(
+        """INSERT INTO import_parsed BY NAME
+        SELECT a.* EXCLUDE (reason_code, reason, first_row),
+               CASE WHEN p.first_reason IS NOT NULL THEN 'group_rejected'
+                    WHEN p.alias_owner IS NOT NULL AND p.alias_owner IS DISTINCT FROM p.match_id THEN 'conflict' END
+                 AS reason_code,
+               CASE WHEN p.first_reason IS NOT NULL
+                    THEN 'Line ' || p.first_line || ' of customer ''' || a.v_external_id || ''' was rejected'
+                    WHEN p.alias_owner IS NOT NULL AND p.alias_owner IS DISTINCT FROM p.match_id
+                    THEN 'Other customer id ''' || a.v_alias_id || ''' already belongs to another customer' END
+                 AS reason,
+               CASE WHEN p.first_action = 'skip' THEN 'skip' WHEN p.alias_owner IS NOT NULL THEN 'unchanged'
+                    ELSE 'update' END AS action
+        FROM import_alias_rows a JOIN import_alias_plan p USING (row_idx)"""
+    )
+    merged = cur.sql("SELECT count(*) FROM import_parsed JOIN import_alias_plan USING (row_idx) "
+                     "WHERE reason IS NULL AND action = 'update'").fetchall()[0][0]
+    if merged:
+        ctx.notes.append(f"{merged:,} rows repeat a customer id with another alias id: each adds its alias to that "
+                         "customer (the values of the id's first row are kept).")
 
 
 def apply(cur: duckdb.DuckDBPyConnection, ctx: ImportContext, import_id: int) -> None:
@@ -135,6 +185,10 @@ def apply(cur: duckdb.DuckDBPyConnection, ctx: ImportContext, import_id: int) ->
         SELECT p.alias_id, coalesce(p.match_id, n.id), $imp FROM import_customer_plan p
         LEFT JOIN import_new_customers n USING (row_idx)
         WHERE p.alias_id IS NOT NULL AND p.action IN ('create', 'update')
+        UNION ALL
+        SELECT a.alias_id, coalesce(a.match_id, n.id), $imp FROM import_alias_plan a JOIN import_parsed v USING (row_idx)
+        LEFT JOIN import_new_customers n ON n.row_idx = a.first_row
+        WHERE v.reason IS NULL AND v.action = 'update'
         ON CONFLICT DO NOTHING""",
         imp=import_id,
     )

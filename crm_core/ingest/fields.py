@@ -65,7 +65,7 @@ FIELDS: dict[str, tuple[ImportField, ...]] = {
            "customer no|customer code|cust id|client id|contact id|member id|user id|account id|id",
            help="Your own id for the customer; customers are matched on it first."),
         _f("alias_id", "Other customer ID (alias)", "id",
-           "customer id|legacy id|old id|other id|alias|alternate id|secondary id",
+           "legacy id|old id|other id|alias|alternate id|secondary id|customer id",
            help="A second id the same person is known by (for example a per-order customer id); "
                 "orders that refer to it find the customer."),
         _f("email", "E-mail", "email",

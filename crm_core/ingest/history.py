@@ -145,6 +145,8 @@ def _restore(cur: duckdb.DuckDBPyConnection, import_id: int, kind: str) -> None:
                    phone = s.phone, city = s.city, state = s.state, country = s.country, created_at = s.created_at,
                    updated_at = s.updated_at, attributes = s.attributes
                    FROM customer_snapshots s WHERE s.import_id = $i AND s.action = 'updated' AND s.id = customers.id""", i)
+    cur.execute("""DELETE FROM custom_attributes a WHERE a.first_import_id = $i AND NOT EXISTS
+                   (SELECT 1 FROM customers c WHERE json_exists(c.attributes, '$.' || a.name))""", i)
     stats.refresh_listed(cur, "undo_touched")
 
 

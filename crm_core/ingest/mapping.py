@@ -45,14 +45,15 @@ def _score(kind: str, header_words: str, aliases: Sequence[str]) -> int:
     if len(words) > 1 and words[0] in owners:
         variants.append(" ".join(words[1:]))
     squashed = header_words.replace(" ", "")
+    best = 0  # an exact spelling beats an earlier alias matched only without spaces ('E-mail' is 'e mail')
     for rank, alias in enumerate(aliases):
         if alias == header_words:
-            return 1000 - rank
-        if alias in variants[1:]:
-            return 800 - rank
-        if alias.replace(" ", "") == squashed:
-            return 700 - rank
-    return 0
+            best = max(best, 1000 - rank)
+        elif alias in variants[1:]:
+            best = max(best, 800 - rank)
+        elif alias.replace(" ", "") == squashed:
+            best = max(best, 700 - rank)
+    return best
 
 
 def suggest_mapping(kind: str, headers: Sequence[str]) -> ColumnMapping:

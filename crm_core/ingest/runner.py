@@ -118,7 +118,13 @@ def _collect_rejects(cur: duckdb.DuckDBPyConnection, source: SourceFile) -> None
 def rejects_frame(rows: pl.DataFrame, headers: tuple[str, ...]) -> pl.DataFrame:
     """Rejected rows as a table: line, reason, then each original column (and the raw line for unreadable rows)."""
     columns = [pl.col("line_no").alias("line"), pl.col("reason")]
-    columns += [pl.col("raw_values").list.get(i, null_on_oob=True).alias(h) for i, h in enumerate(headers)]
+    taken = {"line", "reason", "raw_line"}  # a file column with one of these names becomes 'line (2)'
+    for i, header in enumerate(headers):
+        name, n = header, 2
+        while name in taken:
+            name, n = f"{header} ({n})", n + 1
+        taken.add(name)
+        columns.append(pl.col("raw_values").list.get(i, null_on_oob=True).alias(name))
     columns.append(pl.col("raw_line"))
     frame = rows.select(columns)
     if frame["raw_line"].null_count() == frame.height:
