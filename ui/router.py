@@ -24,17 +24,19 @@ def is_routed() -> bool:
 
 
 def _sections(is_admin: bool) -> dict:
+    # Each url_path is its file's name: until some session has called st.navigation, Streamlit resolves a
+    # deep link from the pages/ folder, and a path that names no file there opens "Page not found".
     page = lambda name, **kw: st.Page(PAGES_DIR / name, **kw)  # noqa: E731
     sections = {
         "Workspace": [
-            page("home.py", title="Overview", icon=":material/dashboard:", default=True, url_path="overview"),
+            page("overview.py", title="Overview", icon=":material/dashboard:", default=True, url_path="overview"),
             page("customers.py", title="Customers", icon=":material/group:", url_path="customers"),
             page("orders.py", title="Orders", icon=":material/receipt_long:", url_path="orders"),
-            page("imports.py", title="Import", icon=":material/upload_file:", url_path="import"),
+            page("import.py", title="Import", icon=":material/upload_file:", url_path="import"),
         ],
     }
     if is_admin:
-        sections["Admin"] = [page("workspace.py", title="Settings", icon=":material/settings:",
+        sections["Admin"] = [page("settings.py", title="Settings", icon=":material/settings:",
                                   url_path="settings")]
     return sections
 

@@ -34,11 +34,22 @@ def create_admin(page, base_url: str, path: str = "") -> None:
 
 
 def log_in(page, username: str = "ada", password: str = PASSWORD) -> None:
-    """Fill the login form and wait for the app frame (the Log out button)."""
-    box(page, "Username").fill(username)
-    box(page, "Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_role("button", name="Log out").wait_for()
+    """Fill the login form and wait for the app frame (the Log out button).
+
+    On a server's very first page load Streamlit may rerun the page once more (its page list changes when
+    the first session registers the navigation), which empties the form: then fill it again.
+    """
+    for attempt in range(2):
+        idle(page)
+        box(page, "Username").fill(username)
+        box(page, "Password").fill(password)
+        page.get_by_role("button", name="Log in").click()
+        try:
+            page.get_by_role("button", name="Log out").wait_for(timeout=15_000 if attempt == 0 else 30_000)
+            break
+        except Exception:  # noqa: BLE001 - retried once, then the second wait raises
+            if attempt:
+                raise
     idle(page)
 
 

@@ -142,7 +142,7 @@ def test_page_with_only_customers_still_shows_the_no_orders_state(monkeypatch):
     monkeypatch.setenv("CRM_DEMO", "0")
     signed_in()
     create_customer(db(), CustomerInput(name="Solo Customer"))
-    at = page("pages/home.py")
+    at = page("pages/overview.py")
     assert not at.exception
     assert metric(at, "Customers").value == "1" and metric(at, "Orders").value == "0"
     assert any("No orders yet" in str(i.value) for i in at.info)

@@ -8,7 +8,7 @@ import pytest
 from tests.ui.conftest import texts
 from tests.ui.helpers import button, db, errors, has_button, metric, page
 
-IMPORT = "pages/imports.py"
+IMPORT = "pages/import.py"
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "upload_samples"
 CUSTOMERS_CSV = (
     "Customer ID,Full Name,Email Address,Phone Number,City,Signup Date,Loyalty Tier\n"

@@ -100,7 +100,7 @@ def test_settings_page_is_not_offered_to_marketers():
     at = logged_in_app("marketer", "mark")
     assert not at.exception
     with pytest.raises(ValueError, match="Could not find a navigation page"):
-        at.switch_page("pages/workspace.py")
+        at.switch_page("pages/settings.py")
 
 
 def _role_guarded_script():

@@ -6,7 +6,7 @@ from crm_core.customer_records import CustomerInput, create_customer
 from tests.ui.conftest import logged_in_app, open_page, texts
 from tests.ui.helpers import button, db, errors, page, toasts
 
-SETTINGS = "pages/workspace.py"
+SETTINGS = "pages/settings.py"
 
 
 def _counts() -> tuple[int, int]:
@@ -77,6 +77,6 @@ def test_reset_to_zero_orders_leaves_customers_without_orders():
     button(at, "Reset demo data").click().run()
     assert not at.exception and not errors(at), errors(at)
     assert _counts() == (7, 0)
-    at = open_page(at, "pages/home.py")
+    at = open_page(at, "pages/overview.py")
     assert not at.exception
     assert any("No orders yet" in str(i.value) for i in at.info)
