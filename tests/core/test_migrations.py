@@ -10,15 +10,17 @@ from crm_core.order_records import OrderInput, create_order
 from crm_core.schema import MIGRATIONS, Migration
 from crm_core.store import Store
 
+CURRENT = MIGRATIONS[-1].version  # the schema the app ships; the test steps come after it
+NEXT, AFTER = CURRENT + 1, CURRENT + 2
 LOYALTY = Migration(
-    2,
+    NEXT,
     "loyalty tier and notes",
     (
         "ALTER TABLE customers ADD COLUMN loyalty_tier VARCHAR DEFAULT 'bronze'",
         "CREATE TABLE customer_notes (customer_id BIGINT NOT NULL, note VARCHAR NOT NULL)",
     ),
 )
-TAGS = Migration(3, "tags", ("CREATE TABLE tags (name VARCHAR PRIMARY KEY)",))
+TAGS = Migration(AFTER, "tags", ("CREATE TABLE tags (name VARCHAR PRIMARY KEY)",))
 
 
 def _columns(store: Store, table: str) -> set[str]:
@@ -56,13 +58,13 @@ def test_new_migration_on_existing_file_keeps_data_and_bumps_version(store, reop
     cid, oid = _seed(store)
     before = {t: store.rows(f"SELECT * FROM {t} ORDER BY ALL")
               for t in ("customers", "orders", "customer_stats")}
-    assert store.schema_version() == 1
+    assert store.schema_version() == CURRENT
 
     upgraded = reopen(MIGRATIONS + (LOYALTY,))
 
-    assert upgraded.schema_version() == 2
+    assert upgraded.schema_version() == NEXT
     assert upgraded.rows("SELECT version, name FROM schema_migrations ORDER BY version") == [
-        (1, MIGRATIONS[0].name), (2, LOYALTY.name)]
+        *((m.version, m.name) for m in MIGRATIONS), (NEXT, LOYALTY.name)]
     assert "loyalty_tier" in _columns(upgraded, "customers")
     assert "customer_notes" in _tables(upgraded)
     assert upgraded.rows("SELECT id, loyalty_tier FROM customers") == [(cid, "bronze")]
@@ -75,10 +77,10 @@ def test_new_migration_on_existing_file_keeps_data_and_bumps_version(store, reop
 
 
 def test_second_migrate_applies_nothing(store):
-    assert store.migrate(MIGRATIONS + (LOYALTY,)) == [2]
+    assert store.migrate(MIGRATIONS + (LOYALTY,)) == [NEXT]
     assert store.migrate(MIGRATIONS + (LOYALTY,)) == []
-    assert store.schema_version() == 2
-    assert store.scalar("SELECT count(*) FROM schema_migrations") == 2
+    assert store.schema_version() == NEXT
+    assert store.scalar("SELECT count(*) FROM schema_migrations") == len(MIGRATIONS) + 1
 
 
 def test_reopening_an_upgraded_file_applies_nothing(store, reopen):
@@ -86,14 +88,14 @@ def test_reopening_an_upgraded_file_applies_nothing(store, reopen):
     reopen(MIGRATIONS + (LOYALTY,)).close()
     again = reopen(MIGRATIONS + (LOYALTY,))
     assert again.migrate(MIGRATIONS + (LOYALTY,)) == []
-    assert again.scalar("SELECT count(*) FROM schema_migrations") == 2
+    assert again.scalar("SELECT count(*) FROM schema_migrations") == len(MIGRATIONS) + 1
     assert again.scalar("SELECT count(*) FROM customers") == 1
 
 
 def test_pending_migrations_run_in_version_order(store):
-    # Given out of order: 3 must still run after 2.
-    assert store.migrate((TAGS, LOYALTY) + MIGRATIONS) == [2, 3]
-    assert store.schema_version() == 3
+    # Given out of order: AFTER must still run after NEXT.
+    assert store.migrate((TAGS, LOYALTY) + MIGRATIONS) == [NEXT, AFTER]
+    assert store.schema_version() == AFTER
     assert {"tags", "customer_notes"} <= _tables(store)
 
 
@@ -107,26 +109,26 @@ def test_pending_migrations_run_in_version_order(store):
 )
 def test_failing_migration_leaves_version_and_schema_unchanged(store, bad_statement, error):
     _seed(store)
-    bad = Migration(2, "half done", (
+    bad = Migration(NEXT, "half done", (
         "ALTER TABLE customers ADD COLUMN loyalty_tier VARCHAR",
         "CREATE TABLE customer_notes (note VARCHAR)",
         bad_statement,
     ))
     with pytest.raises(error):
         store.migrate(MIGRATIONS + (bad,))
-    assert store.schema_version() == 1
+    assert store.schema_version() == CURRENT
     assert "loyalty_tier" not in _columns(store, "customers")
     assert "customer_notes" not in _tables(store)
     assert store.scalar("SELECT count(*) FROM customers") == 1
     # The workspace still works and a corrected migration applies afterwards.
-    assert store.migrate(MIGRATIONS + (LOYALTY,)) == [2]
-    assert store.schema_version() == 2
+    assert store.migrate(MIGRATIONS + (LOYALTY,)) == [NEXT]
+    assert store.schema_version() == NEXT
 
 
 def test_failure_in_a_later_step_keeps_the_earlier_ones(store):
-    broken = Migration(3, "broken", ("CREATE TABLE tags (name VARCHAR)", "DROP TABLE no_such_table"))
+    broken = Migration(AFTER, "broken", ("CREATE TABLE tags (name VARCHAR)", "DROP TABLE no_such_table"))
     with pytest.raises(duckdb.CatalogException):
         store.migrate(MIGRATIONS + (LOYALTY, broken))
-    assert store.schema_version() == 2  # each step has its own transaction
+    assert store.schema_version() == NEXT  # each step has its own transaction
     assert "customer_notes" in _tables(store)
     assert "tags" not in _tables(store)
