@@ -6,11 +6,10 @@ import streamlit as st
 from crm_core.ingest import runner
 from crm_core.ingest.mapping import check_mapping
 from crm_core.ingest.saved_mappings import save_mapping
-from crm_core.ingest.sniff import ImportFileError
-from crm_core.store import WriteConflictError
+from ui import import_jobs
 from ui.auth import require_login
 from ui.import_history import render_history
-from ui.import_results import StreamlitProgress, render_summary
+from ui.import_results import render_summary
 from ui.import_wizard import format_overrides, kind_picker, mapping_editor, options_form, preview, saved_upload, sniffed
 from ui.state import get_store
 from ui.widgets import run_save
@@ -58,17 +57,26 @@ with new_tab:
     if c2.button("Save mapping", icon=":material/bookmark_add:", disabled=bool(problems), key="imp-save-map",
                  help="Use this mapping automatically for files with the same header."):
         run_save(lambda: save_mapping(store, kind, source.headers, mapping, user.username), "Mapping saved")
-    if c1.button("Check file (dry run)", type="primary", icon=":material/fact_check:", disabled=bool(problems),
+    busy = import_jobs.running(key)
+    if c1.button("Check file (dry run)", type="primary", icon=":material/fact_check:", disabled=bool(problems) or busy,
                  key="imp-check"):
-        bar = StreamlitProgress("Checking...")
-        try:
-            st.session_state["imp-plan"] = (signature, runner.dry_run(store, kind, source, mapping, options, bar))
-        except ImportFileError as exc:
-            st.error(str(exc), icon=":material/error:")
-        bar.done()
+        import_jobs.start(key, "check", signature,
+                          lambda progress: runner.dry_run(store, kind, source, mapping, options, progress))
+    finished = import_jobs.take_finished(key)
+    busy = import_jobs.running(key)
+    if finished and finished.error:
+        st.error(("Nothing was imported: " if finished.action == "commit" else "") + finished.error,
+                 icon=":material/error:")
+    elif finished and finished.action == "check":
+        st.session_state["imp-plan"] = (finished.signature, finished.result)
+    elif finished:
+        done[upload.file_id] = (finished.signature, finished.result)
+        st.session_state.pop("imp-plan", None)
     planned = st.session_state.get("imp-plan")
     committed = done.get(upload.file_id)
-    if committed and committed[0] == signature:
+    if busy:
+        import_jobs.show_progress(key)
+    elif committed and committed[0] == signature:
         summary = committed[1]
         st.success(f"Imported {upload.name} as import #{summary.import_id}: {summary.counts['create']:,} new, "
                    f"{summary.counts['update']:,} updated, {summary.counts['reject']:,} rejected. "
@@ -83,15 +91,8 @@ with new_tab:
         writes = summary.counts["create"] + summary.counts["update"]
         label = f"Import {writes:,} rows" if writes else "Nothing to import"
         if st.button(label, type="primary", icon=":material/publish:", disabled=not writes, key="imp-commit"):
-            bar = StreamlitProgress("Importing...")
-            try:
-                result = runner.commit(store, kind, source, mapping, options, user.username, bar)
-                done[upload.file_id] = (signature, result)
-                st.session_state.pop("imp-plan", None)
-                bar.done()
-                st.rerun()
-            except (ImportFileError, WriteConflictError) as exc:
-                bar.done()
-                st.error(f"Nothing was imported: {exc}", icon=":material/error:")
+            import_jobs.start(key, "commit", signature, lambda progress: runner.commit(
+                store, kind, source, mapping, options, user.username, progress))
+            st.rerun()
     else:
         st.caption("Check the file to see what would be created, updated and rejected before importing.")

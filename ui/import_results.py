@@ -13,20 +13,6 @@ PLANNED_LABELS = {"create": "To create", "update": "To update", "unchanged": "Un
                   "reject": "To reject"}
 
 
-class StreamlitProgress:
-    """A progress bar that shows each step of an import with its rows/s."""
-
-    def __init__(self, label: str):
-        self.bar = st.progress(0.0, text=label)
-
-    def __call__(self, fraction: float, message: str) -> None:
-        self.bar.progress(min(max(fraction, 0.0), 1.0), text=message)
-
-    def done(self) -> None:
-        """Remove the bar."""
-        self.bar.empty()
-
-
 def render_summary(summary: ImportSummary, key: str) -> None:
     """Counts per action, notes, reasons for rejects, and the rejected rows with a download."""
     done = summary.committed

@@ -1,6 +1,7 @@
 """Import page through app.py: upload, sniffed format, mapping, dry run, commit, bad files, history and undo."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,20 @@ CUSTOMERS_CSV = (
 def _upload(at, name: str, data: bytes, mime: str = "text/csv"):
     at.get("file_uploader")[0].set_value([(name, data, mime)])
     at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _click(at, label: str):
+    """Click a button; when it starts a background job, rerun until the job's result is on the page."""
+    button(at, label).click()
+    at.run()
+    for _ in range(200):
+        if not at.get("progress"):
+            break
+        time.sleep(0.05)
+        at.run()
+    assert not at.get("progress"), "the import job did not finish"
     assert not at.exception, at.exception
     return at
 
@@ -55,13 +70,11 @@ def test_upload_map_dry_run_and_commit_customers():
     assert _select(at, "Customer ID").value == "external_id"
     assert _select(at, "Loyalty Tier").value == "attribute"
     assert "Check the file" in shown
-    button(at, "Check file (dry run)").click()
-    at.run()
+    _click(at, "Check file (dry run)")
     assert metric(at, "To create").value == "2" and metric(at, "To reject").value == "1"
     assert any("is not a valid e-mail address" in str(d.value.to_dict()) for d in at.dataframe)
     assert _imported(["K-1", "K-2", "K-3"]) == [], "a dry run writes nothing"
-    button(at, "Import 2 rows").click()
-    at.run()
+    _click(at, "Import 2 rows")
     assert not at.exception
     assert any("as import #1" in str(s.value) for s in at.success)
     rows = _imported(["K-1", "K-2", "K-3"])
@@ -75,10 +88,8 @@ def test_changing_a_mapping_changes_what_is_imported():
     _select(at, "Loyalty Tier").set_value("")
     _select(at, "City").set_value("")
     at.run()
-    button(at, "Check file (dry run)").click()
-    at.run()
-    button(at, "Import 2 rows").click()
-    at.run()
+    _click(at, "Check file (dry run)")
+    _click(at, "Import 2 rows")
     rows = _imported(["K-1", "K-2"])
     assert [r[3] for r in rows] == [None, None]
     assert all("loyalty_tier" not in (r[4] or "") for r in rows)
@@ -86,13 +97,10 @@ def test_changing_a_mapping_changes_what_is_imported():
 
 def test_reuploading_the_same_file_changes_nothing_and_says_so():
     at = _upload(page(IMPORT), "people.csv", CUSTOMERS_CSV.encode())
-    button(at, "Check file (dry run)").click()
-    at.run()
-    button(at, "Import 2 rows").click()
-    at.run()
+    _click(at, "Check file (dry run)")
+    _click(at, "Import 2 rows")
     again = _upload(page(IMPORT), "people.csv", CUSTOMERS_CSV.encode())
-    button(again, "Check file (dry run)").click()
-    again.run()
+    _click(again, "Check file (dry run)")
     assert metric(again, "Unchanged").value == "2"
     assert metric(again, "To create").value == "0"
     assert "already imported" in texts(again)
@@ -116,8 +124,7 @@ def test_orders_with_unknown_customers_rejected_or_created_by_choice():
     assert "One row per order" in texts(at), "the kind is guessed from the header"
     at.radio(key=[r.key for r in at.radio if r.key.startswith("imp-missing-")][0]).set_value("reject")
     at.run()
-    button(at, "Check file (dry run)").click()
-    at.run()
+    _click(at, "Check file (dry run)")
     rows = len(data.decode().strip().splitlines()) - 1
     assert metric(at, "To reject").value == str(rows)
     assert metric(at, "To create").value == "0"
@@ -126,10 +133,8 @@ def test_orders_with_unknown_customers_rejected_or_created_by_choice():
 
 def test_history_lists_imports_and_undo_restores():
     at = _upload(page(IMPORT), "people.csv", CUSTOMERS_CSV.encode())
-    button(at, "Check file (dry run)").click()
-    at.run()
-    button(at, "Import 2 rows").click()
-    at.run()
+    _click(at, "Check file (dry run)")
+    _click(at, "Import 2 rows")
     history = page(IMPORT)
     history.session_state["imp-history"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
     history.run()
