@@ -98,7 +98,7 @@ def test_transactions_then_undo(db, tmp_path, capsys):
     path = _file(tmp_path, "retail.csv", RETAIL)
     assert main(["--db", db, "import", "transactions", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "imported: 3 rows: 3 created" in out and "new customers created from the file: 2" in out
+    assert "imported: 3 rows: 3 created" in out and "new customers made from the file's customer columns: 2" in out
     store = open_store(db)
     assert store.rows("SELECT external_id, amount, status FROM orders ORDER BY 1") == [
         ("536365", Decimal("35.64"), "paid"), ("C536379", Decimal("-27.50"), "cancelled")]
