@@ -35,7 +35,7 @@ REASON_LABELS = {
     "mixed_customers": "Invoice with several customers", "group_rejected": "Another row of the same order was rejected",
 }
 
-EXTRA_LABELS = {"orders": "orders written", "new_customers": "new customers created from the file",
+EXTRA_LABELS = {"orders": "orders", "new_customers": "new customers made from the file's customer columns",
                 "flagged": "returns and cancellations (kept, flagged, left out of revenue)"}
 
 
