@@ -184,6 +184,14 @@ def detect_date_format(cur: duckdb.DuckDBPyConnection, values: Sequence[str]) ->
         ).fetchall()[0][0]
     best = max(DATE_FORMATS, key=lambda k: (scores[k], -list(DATE_FORMATS).index(k)))
     ambiguous = best in ("mdy", "dmy") and scores["mdy"] == scores["dmy"]
+    if ambiguous:  # a tie is ambiguous only when the same values fit both orders (not 3/15 in one, 15.3 in the other)
+        params, (low, high) = SqlParams(), PLAUSIBLE_YEARS
+        mdy, dmy = datetime_sql("v", "mdy", params), datetime_sql("v", "dmy", params)
+        params.values["sample"] = sample
+        both = cur.sql(f"SELECT count(*) FILTER (WHERE year({mdy}) BETWEEN {low} AND {high} AND year({dmy}) "
+                       f"BETWEEN {low} AND {high}) FROM (SELECT trim(unnest($sample)) AS v)",
+                       params=params.values).fetchall()[0][0]
+        ambiguous = both == scores["mdy"]
     if best == "epoch" and scores["iso"] == scores["epoch"]:
         best = "iso"
     return best, ambiguous

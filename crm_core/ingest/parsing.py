@@ -13,7 +13,8 @@ from typing import Mapping
 import duckdb
 
 from crm_core.ingest.fields import ATTRIBUTE_PREFIX, fields
-from crm_core.ingest.parse_sql import CellRule, SqlParams, blank, detect_date_format, detect_decimal_comma, typed_sql
+from crm_core.ingest.parse_sql import (TEXT_LIMIT, CellRule, SqlParams, blank, detect_date_format,
+                                      detect_decimal_comma, typed_sql)
 from crm_core.ingest.sniff import SourceFile
 from crm_core.ingest.staging import cell, line_numbers_sql
 
@@ -96,10 +97,13 @@ def _attribute_sql(attribute: Attribute, params: SqlParams) -> tuple[str, str]:
         value = f"strftime(TRY_CAST({t} AS DATE), '%Y-%m-%d')"
         expected = "a date"
     else:
-        value = f"left({t}, 2000)"
+        value = t
         expected = ""
     error = "NULL" if not expected else (
         f"CASE WHEN {t} IS NOT NULL AND ({value}) IS NULL THEN {label} || ': ' || {shown} || ' is not {expected}' END")
+    if attribute.type == "text":  # rejected like a too long text field, never cut short silently
+        error = (f"CASE WHEN length({t}) > {TEXT_LIMIT} THEN {label} || ': the value is ' || length({t}) "
+                 f"|| ' characters long (at most {TEXT_LIMIT:,})' END")
     return f"to_json({value})", error
 
 

@@ -154,13 +154,14 @@ def _header_position(rows: list[list[str]], width: int) -> tuple[int, bool]:
     A first row of header-like text is the header even when the data rows are wider (values with
     unquoted delimiters): those rows are then reported as ragged instead of silently misread.
     """
-    def header_like(row: list[str]) -> bool:
-        return bool(row) and not any(_looks_like_data(v) for v in row)
+    def header_like(row: list[str], blanks: bool = False) -> bool:
+        named = [v for v in row if v.strip()] if blanks else row  # pandas writes the index under a blank name
+        return bool(named) and not any(_looks_like_data(v) for v in named)
 
     if rows and len(rows[0]) > 1 and header_like(rows[0]):
         return 0, True
     position = next((i for i, row in enumerate(rows[:20]) if len(row) == width), 0)
-    return position, header_like(rows[position]) if rows else False
+    return position, header_like(rows[position], blanks=True) if rows else False
 
 
 def _readable(path: Path, source_format: str, encoding: str, work_dir: Path) -> Path:
@@ -251,7 +252,7 @@ def sniff_file(path: Path, name: str, work_dir: Path, *, delimiter: str | None =
     if header_line > 0:
         notes.append(f"The first {header_line} line(s) are not part of the table and are skipped.")
     data_rows = rows[position + (1 if has_header else 0):]
-    if has_header and not data_rows and len(lines) <= 1:
+    if has_header and not data_rows and len(lines) <= 1 and len(head) < SAMPLE_BYTES:  # else a row is cut off
         raise ImportFileError("The file has a header row but no data rows.")
     wider = [len(r) for r in data_rows[:PREVIEW_ROWS * 10] if len(r) != len(headers)]
     if has_header and data_rows and len(wider) > len(data_rows[:PREVIEW_ROWS * 10]) / 2:

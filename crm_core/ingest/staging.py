@@ -48,6 +48,12 @@ def _collect_read_rejects(cur: duckdb.DuckDBPyConnection, source: SourceFile) ->
     delimiter = DELIMITER_NAMES.get(source.delimiter, repr(source.delimiter))
     cur.execute(
         """CREATE OR REPLACE TEMP TABLE import_read_rejects AS
+        WITH per_line AS (  -- the reader logs one error per extra or missing field: keep one per line
+            SELECT line, arg_min(error_type, byte_position) AS error_type, first(csv_line) AS csv_line,
+                   CASE WHEN arg_min(error_type, byte_position) = 'MISSING COLUMNS'
+                        THEN min(TRY_CAST(regexp_extract(error_message, 'Found: (\\d+)', 1) AS BIGINT))
+                        ELSE max(TRY_CAST(regexp_extract(error_message, 'Found: (\\d+)', 1) AS BIGINT)) END AS found
+            FROM import_reader_errors GROUP BY line)
         SELECT line::BIGINT AS line_no,
                CASE error_type
                  WHEN 'TOO MANY COLUMNS' THEN 'ragged_row'
@@ -57,18 +63,23 @@ def _collect_read_rejects(cur: duckdb.DuckDBPyConnection, source: SourceFile) ->
                  WHEN 'LINE SIZE OVER MAXIMUM' THEN 'line_too_long'
                  ELSE 'bad_quoting' END AS reason_code,
                CASE error_type
-                 WHEN 'TOO MANY COLUMNS' THEN 'The row has ' || coalesce(regexp_extract(error_message, 'Found: (\\d+)', 1), 'more')
+                 WHEN 'TOO MANY COLUMNS' THEN 'The row has ' || coalesce(found::VARCHAR, 'more')
                       || ' fields but the header has ' || $width || ' (a value with an unquoted ' || $delim || '?)'
-                 WHEN 'MISSING COLUMNS' THEN 'The row has ' || coalesce(regexp_extract(error_message, 'Found: (\\d+)', 1), 'fewer')
+                 WHEN 'MISSING COLUMNS' THEN 'The row has ' || coalesce(found::VARCHAR, 'fewer')
                       || ' fields but the header has ' || $width
                  WHEN 'INVALID ENCODING' THEN 'The row has characters that are not valid in the file''s encoding'
                  WHEN 'INVALID UNICODE' THEN 'The row has characters that are not valid UTF-8 (choose the file''s encoding)'
                  WHEN 'LINE SIZE OVER MAXIMUM' THEN 'The row is longer than 8 MB'
+                 WHEN 'UNQUOTED VALUE' THEN 'The row has a stray or unclosed quote' || CASE WHEN swallowed > 0
+                      THEN ': the quote is never closed, so the ' || swallowed || ' line(s) after it were read into '
+                           || 'this row and not imported' ELSE '' END
                  ELSE 'The row has a stray or unclosed quote' END AS reason,
-               first(csv_line) AS raw_line
-        FROM import_reader_errors
-        GROUP BY ALL""",
-        {"width": str(len(source.headers)), "delim": delimiter},
+               csv_line AS raw_line
+        FROM (SELECT *, CASE WHEN (length(csv_line) - length(replace(csv_line, $quote, ''))) % 2 = 1  -- never closed
+                             THEN length(rtrim(csv_line, chr(13) || chr(10)))
+                                  - length(replace(rtrim(csv_line, chr(13) || chr(10)), chr(10), '')) END AS swallowed
+              FROM per_line)""",
+        {"width": str(len(source.headers)), "delim": delimiter, "quote": source.quote},
     )
 
 
