@@ -105,7 +105,13 @@ def _plan_new_customers(cur: duckdb.DuckDBPyConnection, ctx: ImportContext) -> N
               FROM import_order_plan WHERE reason IS NULL AND has_ref AND found_customer IS NULL
               GROUP BY 1) g"""
     )
-    ctx.extras["new_customers"] = int(cur.sql("SELECT count(*) FROM import_order_customers").fetchall()[0][0])
+    new, example = cur.sql("SELECT count(*), min(customer_key) FROM import_order_customers").fetchall()[0]
+    ctx.extras["new_customers"] = int(new)
+    if new:
+        ctx.notes.append(
+            f"{new:,} customer(s) the orders refer to do not exist yet (for example '{example}'): they will be "
+            "created from the orders' customer columns. If they should exist already, check the customer ids, or "
+            "choose 'Reject the order' for unknown customers under Options.")
 
 
 def _decide(cur: duckdb.DuckDBPyConnection, ctx: ImportContext) -> None:

@@ -148,8 +148,9 @@ def datetime_sql(t: str, date_format: str, params: SqlParams) -> str:
     iso = f"TRY_CAST({t} AS TIMESTAMPTZ)::TIMESTAMP"
     if date_format == "epoch":
         number = f"TRY_CAST({t} AS DOUBLE)"
+        # Seconds from 1973 on (9+ digits) or milliseconds: 8-digit numbers are YYYYMMDD dates, not Unix time.
         return (f"CASE WHEN {number} > 100000000000 THEN to_timestamp({number} / 1000)::TIMESTAMP "
-                f"WHEN {number} IS NOT NULL THEN to_timestamp({number})::TIMESTAMP ELSE {iso} END")
+                f"WHEN {number} >= 100000000 THEN to_timestamp({number})::TIMESTAMP ELSE {iso} END")
     formats = DATE_FORMATS[date_format][1]
     if not formats:
         return iso

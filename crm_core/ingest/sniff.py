@@ -9,6 +9,7 @@ import csv
 import gzip
 import hashlib
 import io
+import re
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
@@ -190,6 +191,17 @@ def _excel_to_csv(path: Path, work_dir: Path) -> Path:
     return target
 
 
+def _is_workbook(path: Path) -> bool:
+    """Whether a zip file is an Excel workbook (whatever it is named)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return "xl/workbook.xml" in archive.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
 def _format_of(path: Path, name: str) -> str:
     with open(path, "rb") as handle:
         magic = handle.read(8)
@@ -197,7 +209,7 @@ def _format_of(path: Path, name: str) -> str:
     if magic.startswith(b"\x1f\x8b"):
         return "gzip"
     if magic.startswith(b"PK\x03\x04"):
-        if lower.endswith((".xlsx", ".xlsm")):
+        if lower.endswith((".xlsx", ".xlsm")) or _is_workbook(path):
             return "xlsx"
         raise ImportFileError("This is a zip archive. Unzip it and upload the CSV inside, or upload an .xlsx file.")
     if magic.startswith(b"\xd0\xcf\x11\xe0"):
@@ -234,8 +246,15 @@ def sniff_file(path: Path, name: str, work_dir: Path, *, delimiter: str | None =
     lines = [line for line in text.splitlines()[:SAMPLE_LINES]]
     if len(head) == SAMPLE_BYTES and len(lines) > 1:
         lines = lines[:-1]  # the sample's last line may be cut short
+    # Excel's "sep=;" first line names the delimiter and is not part of the table.
+    hint = re.match(r"^sep=(.)$", lines[0].strip(), re.IGNORECASE) if lines else None
+    offset = 1 if hint else 0
+    lines = lines[offset:]
     quote = "'" if sum(line.startswith("'") for line in lines) > len(lines) / 2 else '"'
     chosen, width = _detect_delimiter(lines, quote, prefer_tab=name.lower().endswith((".tsv", ".tsv.gz", ".tab")))
+    if hint and hint.group(1) in DELIMITERS:
+        chosen = hint.group(1)
+        width = Counter(len(r) for r in _rows(lines, chosen, quote) if r).most_common(1)[0][0] if lines else 1
     delimiter = delimiter or chosen
     rows = [r for r in _rows(lines, delimiter, quote) if any(v.strip() for v in r)]
     if not rows:
@@ -251,6 +270,7 @@ def sniff_file(path: Path, name: str, work_dir: Path, *, delimiter: str | None =
     header_line = _line_index(lines, rows[position], delimiter, quote)
     if header_line > 0:
         notes.append(f"The first {header_line} line(s) are not part of the table and are skipped.")
+    header_line += offset
     data_rows = rows[position + (1 if has_header else 0):]
     if has_header and not data_rows and len(lines) <= 1 and len(head) < SAMPLE_BYTES:  # else a row is cut off
         raise ImportFileError("The file has a header row but no data rows.")
