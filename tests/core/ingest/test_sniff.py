@@ -91,6 +91,13 @@ def test_excel_separator_hint_line_is_skipped(tmp_path: Path) -> None:
     assert (source.delimiter, source.header_line, source.headers) == (";", 1, ("name", "email", "city"))
 
 
+def test_excel_separator_hint_with_two_columns(tmp_path: Path) -> None:
+    source = sniff(write(tmp_path, "f.csv", "sep=,\nname,email\nAnn,a@x.com\nBo,b@x.com\n"), tmp_path)
+    assert (source.delimiter, source.header_line, source.skip_lines, source.headers) == (",", 1, 2, ("name", "email"))
+    assert source.preview == (("Ann", "a@x.com"), ("Bo", "b@x.com"))
+    assert source.notes == ()
+
+
 def test_blank_header_cells_and_repeated_names_get_unique_names(tmp_path: Path) -> None:
     source = sniff(write(tmp_path, "f.csv", "name,,name,name\nAnn,x,y,z\nBob,x,y,z\n"), tmp_path)
     assert source.headers == ("name", "Column 2", "name (2)", "name (3)")
@@ -177,6 +184,14 @@ def test_xlsx(tmp_path: Path) -> None:
     assert "Excel workbook (first sheet)" in source.describe()
 
 
+def test_a_workbook_under_another_name_is_still_read_as_one(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    pl.DataFrame({"email": ["a@x.com"], "name": ["Ann"]}).write_excel(tmp_path / "book.xlsx")
+    path.write_bytes((tmp_path / "book.xlsx").read_bytes())
+    source = sniff(path, tmp_path)
+    assert (source.format, source.headers, source.preview) == ("xlsx", ("email", "name"), (("a@x.com", "Ann"),))
+
+
 def test_files_named_xlsx_that_are_not_workbooks(tmp_path: Path) -> None:
     with pytest.raises(ImportFileError, match="named .xlsx but is not an Excel workbook"):
         sniff(write(tmp_path, "f.xlsx", table()), tmp_path)
@@ -220,6 +235,8 @@ def test_detect_date_format(cur, values: list[str], expected: tuple[str, bool]) 
 def test_detect_date_format_ignores_implausible_years(cur) -> None:
     assert detect_date_format(cur, ["20240105", "20231231"]) == ("ymd", False)  # before epoch: a tie goes to ymd
     assert detect_date_format(cur, ["1/2/1850", "3/4/1850"]) == ("iso", False)  # before 1900: nothing fits
+    # One bad value among YYYYMMDD dates must not turn the column into 1970s Unix times.
+    assert detect_date_format(cur, ["20240105", "20231231", "2024011"]) == ("ymd", False)
 
 
 @pytest.mark.parametrize(("values", "expected"), [
