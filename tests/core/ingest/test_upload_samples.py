@@ -131,6 +131,7 @@ def test_shradha_orders_create_their_customers_when_asked(store: Store, tmp_path
     summary = run(store, tmp_path, "orders", SAMPLES / SHRADHA / "sample_orders.csv", missing_customers="create")
     assert summary.counts["create"] == 6 and summary.counts["reject"] == 0
     assert summary.extras["new_customers"] == 6
+    assert any("6 customer(s) the orders refer to do not exist yet (for example 'CUST000')" in n for n in summary.notes)
     created = store.rows("SELECT external_id FROM customers WHERE id IN (SELECT customer_id FROM orders) ORDER BY 1")
     assert created == [("CUST000",), ("CUST001",), ("CUST002",), ("CUST003",), ("CUST005",), ("CUST006",)]
     assert store.scalar("SELECT count(*) FROM customers") == 16
