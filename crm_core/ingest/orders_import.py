@@ -6,7 +6,7 @@ import duckdb
 from crm_core import stats
 from crm_core.ingest.customers_import import reject_duplicates
 from crm_core.ingest.options import ImportContext
-from crm_core.ingest.parsing import reject
+from crm_core.ingest.parsing import reject, reject_rest_of_group
 
 ORDER_FIELDS = ("customer_id", "ordered_at", "amount", "currency", "status")
 CUSTOMER_FIELDS = ("customer_ref", "customer_email", "customer_name", "customer_city", "customer_state",
@@ -22,13 +22,7 @@ def _first(column: str) -> str:
 def group_rows(cur: duckdb.DuckDBPyConnection, ctx: ImportContext) -> None:
     """import_orders: one row per order id; repeated ids are rejected, or added up in 'sum' mode."""
     if ctx.options.repeated_orders == "sum":
-        cur.execute(
-            """UPDATE import_parsed p SET reason_code = 'group_rejected',
-                   reason = 'Another row of order ''' || p.v_external_id || ''' was rejected (line ' || g.bad || ')'
-            FROM (SELECT v_external_id, min(line_no) FILTER (WHERE reason IS NOT NULL) AS bad
-                  FROM import_parsed WHERE v_external_id IS NOT NULL GROUP BY 1) g
-            WHERE p.v_external_id = g.v_external_id AND g.bad IS NOT NULL AND p.reason IS NULL"""
-        )
+        reject_rest_of_group(cur, "v_external_id", "order")
         cur.execute(
             f"""CREATE OR REPLACE TEMP TABLE import_orders AS
             SELECT v_external_id, min(row_idx) AS row_idx, min(line_no) AS line_no, sum(v_amount) AS v_amount,

@@ -174,3 +174,15 @@ def reject(cur: duckdb.DuckDBPyConnection, condition: str, code: str, reason_sql
         f"UPDATE {table} SET reason_code = '{code}', reason = {reason_sql} WHERE reason IS NULL AND ({condition})",
         params or {},
     )
+
+
+def reject_rest_of_group(cur: duckdb.DuckDBPyConnection, column: str, what: str) -> None:
+    """Keep groups whole: when one row of a group (rows sharing `column`) is rejected, reject the others too."""
+    cur.execute(
+        f"""UPDATE import_parsed p SET reason_code = 'group_rejected',
+               reason = 'Another row of ' || $what || ' ''' || p.{column} || ''' was rejected (line ' || g.bad || ')'
+        FROM (SELECT {column}, min(line_no) FILTER (WHERE reason IS NOT NULL) AS bad
+              FROM import_parsed WHERE {column} IS NOT NULL GROUP BY 1) g
+        WHERE p.{column} = g.{column} AND g.bad IS NOT NULL AND p.reason IS NULL""",
+        {"what": what},
+    )

@@ -11,7 +11,7 @@ from crm_core import stats
 from crm_core.ingest.customers_import import reject_duplicates
 from crm_core.ingest.options import ImportContext
 from crm_core.ingest.orders_import import insert_new_customers
-from crm_core.ingest.parsing import reject
+from crm_core.ingest.parsing import reject, reject_rest_of_group
 
 LINE_SIGNATURE = ("md5(string_agg(concat_ws('|', {p}product_id, {p}name, {p}category, {p}quantity, {p}unit_price), "
                   "chr(10) ORDER BY {order}))")
@@ -36,13 +36,7 @@ def plan(cur: duckdb.DuckDBPyConnection, ctx: ImportContext) -> None:
               HAVING count(DISTINCT v_customer_ref) > 1) m
         WHERE p.v_order_ref = m.v_order_ref AND p.reason IS NULL"""
     )
-    cur.execute(
-        """UPDATE import_parsed p SET reason_code = 'group_rejected',
-               reason = 'Another line of invoice ''' || p.v_order_ref || ''' was rejected (line ' || g.bad || ')'
-        FROM (SELECT v_order_ref, min(line_no) FILTER (WHERE reason IS NOT NULL) AS bad
-              FROM import_parsed WHERE v_order_ref IS NOT NULL GROUP BY 1) g
-        WHERE p.v_order_ref = g.v_order_ref AND g.bad IS NOT NULL AND p.reason IS NULL"""
-    )
+    reject_rest_of_group(cur, "v_order_ref", "invoice")
     cur.execute(
         """CREATE OR REPLACE TEMP TABLE import_tx_lines AS
         SELECT row_idx, v_order_ref, row_number() OVER (PARTITION BY v_order_ref ORDER BY row_idx)::INTEGER AS line_no,
