@@ -10,6 +10,9 @@ from crm_core.store import Store
 from ui.auth import CurrentUser
 from ui.widgets import run_save, when
 
+COUNT_COLUMNS = {"rows_total": "Rows", "created": "New", "updated": "Updated", "unchanged": "Unchanged",
+                 "skipped": "Skipped", "rejected": "Rejected"}
+
 
 def render_history(store: Store, user: CurrentUser) -> None:
     """The imports table; selecting one shows its details, rejects download and the undo button."""
@@ -25,9 +28,10 @@ def render_history(store: Store, user: CurrentUser) -> None:
         column_config={
             "id": st.column_config.NumberColumn("#", format="%d", width="small"),
             "finished_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm"),
-            "kind": "What", "file_name": "File", "user_name": "By", "rows_total": "Rows", "created": "New",
-            "updated": "Updated", "unchanged": "Unchanged", "skipped": "Skipped", "rejected": "Rejected",
-            "flagged": st.column_config.NumberColumn("Returns/cancellations", help="Kept and flagged, not revenue"),
+            "kind": "What", "file_name": "File", "user_name": "By",
+            **{key: st.column_config.NumberColumn(label, format="localized") for key, label in COUNT_COLUMNS.items()},
+            "flagged": st.column_config.NumberColumn("Returns/cancellations", help="Kept and flagged, not revenue",
+                                                     format="localized"),
             "status": "Status",
         })
     selected = event.selection.rows if event is not None else []
