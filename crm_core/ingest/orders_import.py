@@ -31,7 +31,7 @@ def group_rows(cur: duckdb.DuckDBPyConnection, ctx: ImportContext) -> None:
         )
     else:
         reject_duplicates(cur, "v_external_id", "order id")
-        cur.execute("CREATE OR REPLACE TEMP TABLE import_orders AS "
+        cur.execute("CREATE OR REPLACE TEMP VIEW import_orders AS "  # read once, by the plan: no copy
                     "SELECT * EXCLUDE (reason, reason_code) FROM import_parsed WHERE reason IS NULL")
 
 
@@ -41,41 +41,34 @@ def plan(cur: duckdb.DuckDBPyConnection, ctx: ImportContext) -> None:
     group_rows(cur, ctx)
     refers = ctx.has("customer_ref") or ctx.has("customer_email")
     create_customers = ctx.options.missing_customers == "create"
-    ctx.run(
-        cur,
-        f"""CREATE OR REPLACE TEMP TABLE import_order_plan AS
-        SELECT o.*, e.id AS existing_id, e.customer_id AS old_customer_id,
-               coalesce(by_ref.id, al.customer_id, by_email.id) AS found_customer,
-               (o.v_customer_ref IS NOT NULL OR o.v_customer_email IS NOT NULL) AS has_ref,
-               NULL::VARCHAR AS reason_code, NULL::VARCHAR AS reason
-        FROM import_orders o
-        LEFT JOIN orders e ON e.external_id = o.v_external_id
-        LEFT JOIN customers by_ref ON by_ref.external_id = o.v_customer_ref
-        LEFT JOIN customer_aliases al ON al.alias = o.v_customer_ref
-        LEFT JOIN customers by_email ON by_email.email = o.v_customer_email""",
-    )
-    table = "import_order_plan"
-    missing_ref = "existing_id IS NULL AND NOT has_ref"
-    reject(cur, missing_ref, "missing_required",
-           "'No customer id or e-mail: a new order needs its customer'" if refers else
-           "'Order not found, and the file has no customer column to create it'", table=table)
+    # Why an order cannot be written, in the order of precedence (the first that applies is the reason).
+    checks = [("existing_id IS NULL AND NOT has_ref", "missing_required",
+               "'No customer id or e-mail: a new order needs its customer'" if refers else
+               "'Order not found, and the file has no customer column to create it'")]
     if not create_customers:
-        reject(cur, "has_ref AND found_customer IS NULL", "unknown_customer",
-               "'Customer ''' || coalesce(v_customer_ref, v_customer_email) || ''' not found'", table=table)
-    reject(cur, "existing_id IS NULL AND v_ordered_at IS NULL", "missing_required", "'Order date missing'", table=table)
+        checks.append(("has_ref AND found_customer IS NULL", "unknown_customer",
+                       "'Customer ''' || coalesce(v_customer_ref, v_customer_email) || ''' not found'"))
+    checks.append(("existing_id IS NULL AND v_ordered_at IS NULL", "missing_required", "'Order date missing'"))
     if ctx.has("amount"):
-        reject(cur, "existing_id IS NULL AND v_amount IS NULL", "missing_required", "'Amount missing'", table=table)
+        checks.append(("existing_id IS NULL AND v_amount IS NULL", "missing_required", "'Amount missing'"))
     elif "amount" not in ctx.mapped:
         ctx.notes.append("No column is mapped to Amount: new orders get an amount of 0.00.")
+    _decide(cur, ctx, checks)
     _plan_new_customers(cur, ctx)
-    _decide(cur, ctx)
-    cur.execute(
-        """UPDATE import_parsed p SET reason_code = o.reason_code, reason = o.reason FROM import_order_final o
-        WHERE p.v_external_id = o.v_external_id AND p.reason IS NULL AND o.reason IS NOT NULL"""
-    )
+    if cur.sql("SELECT count(*) FROM import_order_final WHERE reason IS NOT NULL").fetchall()[0][0]:
+        cur.execute(
+            """UPDATE import_parsed p SET reason_code = o.reason_code, reason = o.reason FROM import_order_final o
+            WHERE p.v_external_id = o.v_external_id AND p.reason IS NULL AND o.reason IS NOT NULL"""
+        )
     cur.execute("ALTER TABLE import_parsed ADD COLUMN action VARCHAR")
-    cur.execute("UPDATE import_parsed p SET action = o.action FROM import_order_final o "
-                "WHERE p.v_external_id = o.v_external_id AND p.reason IS NULL")
+    # Every row still valid belongs to an order of import_order_final without a reason: when those orders all
+    # have the same action (a first import, a re-import), it is set without joining millions of rows.
+    actions = [r[0] for r in cur.sql("SELECT DISTINCT action FROM import_order_final WHERE reason IS NULL").fetchall()]
+    if len(actions) == 1:
+        cur.execute("UPDATE import_parsed SET action = $action WHERE reason IS NULL", {"action": actions[0]})
+    elif actions:
+        cur.execute("UPDATE import_parsed p SET action = o.action FROM import_order_final o "
+                    "WHERE p.v_external_id = o.v_external_id AND p.reason IS NULL")
     ctx.extras["orders"] = int(cur.sql("SELECT count(*) FROM import_order_final WHERE reason IS NULL").fetchall()[0][0])
     ctx.extras["flagged"] = int(cur.sql(
         "SELECT count(*) FROM import_order_final WHERE reason IS NULL AND action IN ('create', 'update') "
@@ -96,7 +89,7 @@ def _plan_new_customers(cur: duckdb.DuckDBPyConnection, ctx: ImportContext) -> N
                      arg_min(v_customer_city, row_idx) FILTER (WHERE v_customer_city IS NOT NULL) AS city,
                      arg_min(v_customer_state, row_idx) FILTER (WHERE v_customer_state IS NOT NULL) AS state,
                      arg_min(v_customer_country, row_idx) FILTER (WHERE v_customer_country IS NOT NULL) AS country
-              FROM import_order_plan WHERE reason IS NULL AND has_ref AND found_customer IS NULL
+              FROM import_order_final WHERE reason IS NULL AND has_ref AND found_customer IS NULL
               GROUP BY 1) g"""
     )
     new, example = cur.sql("SELECT count(*), min(customer_key) FROM import_order_customers").fetchall()[0]
@@ -108,41 +101,52 @@ def _plan_new_customers(cur: duckdb.DuckDBPyConnection, ctx: ImportContext) -> N
             "choose 'Reject the order' for unknown customers under Options.")
 
 
-def _decide(cur: duckdb.DuckDBPyConnection, ctx: ImportContext) -> None:
-    def pick(column: str, new: str) -> str:
-        return f"coalesce({new}, e.{column})"
-
-    status = "coalesce(p.v_status, e.status, 'paid')"
-    amount = "coalesce(p.v_amount, e.amount, 0)"
+def _decide(cur: duckdb.DuckDBPyConnection, ctx: ImportContext, checks: list[tuple[str, str, str]]) -> None:
+    """import_order_final, one row per order id, in one pass (each extra copy of 10M orders cost seconds and GBs):
+    the matches, the first reason of `checks` that applies, the new values and the action."""
+    found, joins = [], []  # unmapped customer columns are NULL in every row: their lookups could never match
+    if ctx.has("customer_ref"):
+        found += ["by_ref.id", "al.customer_id"]
+        joins += ["LEFT JOIN customers by_ref ON by_ref.external_id = o.v_customer_ref",
+                  "LEFT JOIN customer_aliases al ON al.alias = o.v_customer_ref"]
+    if ctx.has("customer_email"):
+        found.append("by_email.id")
+        joins.append("LEFT JOIN customers by_email ON by_email.email = o.v_customer_email")
+    existing = ("customer_id", "ordered_at", "amount", "currency", "status")
+    unused = ("line_no", "v_ordered_at", "v_amount", "v_currency", "v_status")  # the n_ values replace them
+    code = "CASE " + " ".join(f"WHEN {c} THEN '{k}'" for c, k, _ in checks) + " END"
+    reason = "CASE " + " ".join(f"WHEN {c} THEN {r}" for c, _, r in checks) + " END"
+    status = "coalesce(v_status, e_status, 'paid')"
+    amount = "coalesce(v_amount, e_amount, 0)"
+    # Every order that needs a new customer finds it in import_order_customers, built from the same rows and key.
+    decided = {"new_customer_key": "CASE WHEN found_customer IS NULL AND has_ref "
+                                   "THEN coalesce(v_customer_ref, v_customer_email) END",
+               "n_customer_id": "coalesce(found_customer, e_customer_id)",
+               "n_ordered_at": "coalesce(v_ordered_at, e_ordered_at)",
+               "n_amount": f"{amount}::DECIMAL(18,2)",
+               "n_currency": "coalesce(v_currency, e_currency, $currency)",
+               "n_status": RETURN_STATUS.format(amount=amount, status=status)}
     ctx.run(
         cur,
-        f"""CREATE OR REPLACE TEMP TABLE import_order_decided AS
-        SELECT p.v_external_id,
-               nc.customer_key AS new_customer_key,
-               {pick('customer_id', 'p.found_customer')} AS n_customer_id,
-               {pick('ordered_at', 'p.v_ordered_at')} AS n_ordered_at,
-               {amount}::DECIMAL(18,2) AS n_amount,
-               coalesce(p.v_currency, e.currency, $currency) AS n_currency,
-               {RETURN_STATUS.format(amount=amount, status=status)} AS n_status
-        FROM import_order_plan p LEFT JOIN orders e ON e.id = p.existing_id
-        LEFT JOIN import_order_customers nc ON nc.customer_key = coalesce(p.v_customer_ref, p.v_customer_email)
-             AND p.found_customer IS NULL AND p.has_ref
-        WHERE p.reason IS NULL""",
-    )
-    cur.execute(
-        """CREATE OR REPLACE TEMP TABLE import_order_final AS
-        SELECT p.*, d.new_customer_key, d.n_customer_id, d.n_ordered_at, d.n_amount, d.n_currency, d.n_status,
-               CASE WHEN p.reason IS NOT NULL THEN 'reject'
-                    WHEN p.existing_id IS NULL THEN 'create'
-                    WHEN $skip THEN 'skip'
-                    WHEN d.new_customer_key IS NOT NULL OR d.n_customer_id IS DISTINCT FROM e.customer_id
-                         OR d.n_ordered_at IS DISTINCT FROM e.ordered_at OR d.n_amount IS DISTINCT FROM e.amount
-                         OR d.n_currency IS DISTINCT FROM e.currency OR d.n_status IS DISTINCT FROM e.status
+        f"""CREATE OR REPLACE TEMP TABLE import_order_final AS
+        SELECT * EXCLUDE ({', '.join(f'e_{c}' for c in existing)}, {', '.join(unused)}),
+               CASE WHEN reason IS NOT NULL THEN 'reject'
+                    WHEN existing_id IS NULL THEN 'create'
+                    WHEN $skip_existing THEN 'skip'
+                    WHEN new_customer_key IS NOT NULL OR n_customer_id IS DISTINCT FROM e_customer_id
+                         OR n_ordered_at IS DISTINCT FROM e_ordered_at OR n_amount IS DISTINCT FROM e_amount
+                         OR n_currency IS DISTINCT FROM e_currency OR n_status IS DISTINCT FROM e_status
                          THEN 'update'
                     ELSE 'unchanged' END AS action
-        FROM import_order_plan p LEFT JOIN import_order_decided d USING (v_external_id)
-        LEFT JOIN orders e ON e.id = p.existing_id""",
-        {"skip": ctx.options.on_existing == "skip"},
+        FROM (SELECT *, {', '.join(f'CASE WHEN reason IS NULL THEN {e} END AS {n}' for n, e in decided.items())}
+              FROM (SELECT *, ({code})::VARCHAR AS reason_code, ({reason})::VARCHAR AS reason
+                    FROM (SELECT o.*, e.id AS existing_id, e.customer_id AS old_customer_id,
+                                 coalesce({', '.join(found + ['NULL::BIGINT'])}) AS found_customer,
+                                 (o.v_customer_ref IS NOT NULL OR o.v_customer_email IS NOT NULL) AS has_ref,
+                                 {', '.join(f'e.{c} AS e_{c}' for c in existing)}
+                          FROM import_orders o
+                          LEFT JOIN orders e ON e.external_id = o.v_external_id
+                          {' '.join(joins)})))""",
     )
 
 
@@ -162,12 +166,16 @@ def insert_new_customers(cur: duckdb.DuckDBPyConnection, ctx: ImportContext, imp
 def apply(cur: duckdb.DuckDBPyConnection, ctx: ImportContext, import_id: int) -> None:
     """Write the planned orders and new customers, keep before-images, refresh the customers' stats."""
     insert_new_customers(cur, ctx, import_id, "import_order_customers")
+    customer = "coalesce(p.n_customer_id, nc.id)"
+    new_customers = "LEFT JOIN import_order_customers nc ON nc.customer_key = p.new_customer_key"
+    # Updates (usually few) get a table of their own; new orders go straight from the plan into orders, and
+    # are found again by their import id (no copy of millions of planned rows).
     cur.execute(
-        """CREATE OR REPLACE TEMP TABLE import_order_writes AS
-        SELECT p.*, coalesce(p.n_customer_id, nc.id) AS customer_id,
-               CASE WHEN p.action = 'create' THEN nextval('order_ids') ELSE p.existing_id END AS order_id
-        FROM import_order_final p LEFT JOIN import_order_customers nc ON nc.customer_key = p.new_customer_key
-        WHERE p.action IN ('create', 'update')"""
+        f"""CREATE OR REPLACE TEMP TABLE import_order_writes AS
+        SELECT p.action, p.v_external_id, p.old_customer_id, p.n_ordered_at, p.n_amount, p.n_currency, p.n_status,
+               {customer} AS customer_id, p.existing_id AS order_id
+        FROM import_order_final p {new_customers}
+        WHERE p.action = 'update'"""
     )
     ctx.run(cur, "INSERT INTO order_snapshots SELECT $imp, 'updated', o.* FROM orders o "
                  "JOIN import_order_writes w ON w.order_id = o.id WHERE w.action = 'update'", imp=import_id)
@@ -179,21 +187,28 @@ def apply(cur: duckdb.DuckDBPyConnection, ctx: ImportContext, import_id: int) ->
     )
     ctx.run(
         cur,
-        """INSERT INTO orders SELECT order_id, v_external_id, customer_id, n_ordered_at, n_amount, n_currency,
-               n_status, $imp, $now, $now FROM import_order_writes WHERE action = 'create'""",
+        f"""INSERT INTO orders SELECT nextval('order_ids'), p.v_external_id, {customer}, p.n_ordered_at, p.n_amount,
+               p.n_currency, p.n_status, $imp, $now, $now
+        FROM import_order_final p {new_customers} WHERE p.action = 'create'""",
         imp=import_id,
     )
+    created = "(SELECT id, external_id, customer_id FROM orders WHERE source_import_id = $imp)"
     ctx.run(cur, "INSERT INTO order_snapshots (import_id, action, id, customer_id) "
-                 "SELECT $imp, 'created', order_id, customer_id FROM import_order_writes WHERE action = 'create'",
-            imp=import_id)
+                 f"SELECT $imp, 'created', id, customer_id FROM {created}", imp=import_id)
     if ctx.has("item_name") or ctx.has("item_product_id"):
-        cur.execute(
-            """INSERT INTO order_items SELECT order_id, 1, v_item_product_id, v_item_name, v_item_category, 1, n_amount
-            FROM import_order_writes WHERE action = 'create' AND (v_item_name IS NOT NULL OR v_item_product_id IS NOT NULL)"""
+        ctx.run(
+            cur,
+            f"""INSERT INTO order_items SELECT o.id, 1, p.v_item_product_id, p.v_item_name, p.v_item_category, 1, p.n_amount
+            FROM import_order_final p JOIN {created} o ON o.external_id = p.v_external_id
+            WHERE p.action = 'create' AND (p.v_item_name IS NOT NULL OR p.v_item_product_id IS NOT NULL)""",
+            imp=import_id,
         )
-    cur.execute(
-        """CREATE OR REPLACE TEMP TABLE import_touched AS
-        SELECT customer_id FROM import_order_writes
-        UNION SELECT old_customer_id FROM import_order_writes WHERE old_customer_id IS NOT NULL"""
+    ctx.run(
+        cur,
+        f"""CREATE OR REPLACE TEMP TABLE import_touched AS
+        SELECT customer_id FROM {created}
+        UNION SELECT customer_id FROM import_order_writes
+        UNION SELECT old_customer_id FROM import_order_writes WHERE old_customer_id IS NOT NULL""",
+        imp=import_id,
     )
     stats.refresh_listed(cur, "import_touched")

@@ -35,13 +35,12 @@ def load_raw(cur: duckdb.DuckDBPyConnection, source: SourceFile) -> int:
         )
     except duckdb.Error as exc:
         raise ImportFileError(_reader_message(str(exc))) from exc
-    cur.execute(
-        "CREATE OR REPLACE TEMP TABLE import_raw AS "
-        "SELECT (rowid - (SELECT min(rowid) FROM import_scan))::BIGINT AS row_idx, * FROM import_scan"
-    )
-    cur.execute("DROP TABLE import_scan")
+    # A view, not a copy: the scan's row ids are its rows in file order (copying 10M rows took seconds and GBs).
+    first, count = cur.sql("SELECT coalesce(min(rowid), 0), count(*) FROM import_scan").fetchall()[0]
+    cur.execute("CREATE OR REPLACE TEMP VIEW import_raw AS "
+                f"SELECT (rowid - {int(first)})::BIGINT AS row_idx, * FROM import_scan")
     _collect_read_rejects(cur, source)
-    return int(cur.sql("SELECT count(*) FROM import_raw").fetchall()[0][0])
+    return int(count)
 
 
 def _collect_read_rejects(cur: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
