@@ -12,6 +12,7 @@ import polars as pl
 from crm_core.ingest import customers_import, items_import, orders_import, transactions_import
 from crm_core.ingest.fields import fields
 from crm_core.ingest.mapping import check_mapping
+from crm_core.ingest.memory import memory_budget
 from crm_core.ingest.options import ImportContext, ImportOptions
 from crm_core.ingest.parsing import build_parsed, prepare_setup
 from crm_core.ingest.sniff import ImportFileError, SourceFile
@@ -170,7 +171,7 @@ def dry_run(store: Store, kind: str, source: SourceFile, mapping: Mapping[str, s
     """Plan an import without writing anything: what would be created, updated, skipped and rejected, and why."""
     _check(kind, source, mapping, options)
     started = time.perf_counter()
-    with store.cursor() as cur:
+    with memory_budget(store), store.cursor() as cur:
         ctx, total = _pipeline(cur, kind, source, mapping, options, progress)
         progress(0.9, "Counting...")
         summary = _summarize(cur, ctx, total, started)
@@ -209,7 +210,8 @@ def commit(store: Store, kind: str, source: SourceFile, mapping: Mapping[str, st
         return summary
 
     try:
-        summary = store.write(work)
+        with memory_budget(store):
+            summary = store.write(work)
     except duckdb.ConstraintException as exc:
         raise ImportFileError("Two rows of the file would give the same id or e-mail to different records "
                               f"({str(exc).splitlines()[0]}). Nothing was imported.") from exc
