@@ -10,7 +10,16 @@ from ui import import_jobs
 from ui.auth import require_login
 from ui.import_history import render_history
 from ui.import_results import render_summary
-from ui.import_wizard import format_overrides, kind_picker, mapping_editor, options_form, preview, saved_upload, sniffed
+from ui.import_wizard import (
+    forget_other_uploads,
+    format_overrides,
+    kind_picker,
+    mapping_editor,
+    options_form,
+    preview,
+    saved_upload,
+    sniffed,
+)
 from ui.state import get_store
 from ui.widgets import run_save
 
@@ -28,6 +37,7 @@ with new_tab:
         st.stop()
     uploads = st.file_uploader("Drop CSV, TSV, .csv.gz or Excel files", accept_multiple_files=True, key="imp-files",
                                help="Customers, orders, order lines or transactions; up to 1 GB per file.")
+    forget_other_uploads(uploads or [])
     if not uploads:
         st.info("Drop one or more files above. Each file is checked before anything is written: you see how it "
                 "was read, how its columns map, and what would be created, updated or rejected.",

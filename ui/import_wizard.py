@@ -40,6 +40,20 @@ def saved_upload(upload: Any) -> tuple[Path, str]:
     return path, key
 
 
+def forget_other_uploads(uploads: list[Any]) -> None:
+    """Delete this session's saved copies of files no longer in the uploader (uploads can be large)."""
+    import shutil
+
+    keep = {hashlib.sha1(f"{u.file_id}".encode()).hexdigest()[:10] for u in uploads}
+    folder = _work_dir()
+    for entry in folder.iterdir():
+        if entry.name.split("-", 1)[0] not in keep:
+            shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
+    cache = st.session_state.get(_SNIFFED, {})
+    for token in [t for t in cache if t[0] not in keep]:
+        del cache[token]
+
+
 def sniffed(path: Path, name: str, key: str) -> SourceFile | None:
     """Sniff a saved upload with the user's overrides (delimiter, encoding, header); None after showing why not."""
     overrides = st.session_state.get(f"imp-fmt-{key}", {})
