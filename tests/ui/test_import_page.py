@@ -152,3 +152,19 @@ def test_analyst_sees_history_but_cannot_import():
     at = page(IMPORT, role="analyst")
     assert "can read and export but not import" in texts(at)
     assert not at.get("file_uploader")
+
+
+def test_excel_workbook_imports_like_a_csv(tmp_path):
+    import polars as pl
+
+    book = tmp_path / "people.xlsx"
+    pl.DataFrame({"Customer ID": ["X-1", "X-2"], "Name": ["Xia", "Xu"], "Email": ["xia@example.com", "xu@example.com"],
+                  "Spend": [12.5, 7.0]}).write_excel(book)
+    at = _upload(page(IMPORT), "people.xlsx", book.read_bytes(),
+                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    assert "Excel workbook (first sheet)" in str([e.label for e in at.expander])
+    _click(at, "Check file (dry run)")
+    assert metric(at, "To create").value == "2"
+    _click(at, "Import 2 rows")
+    assert [r[:3] for r in _imported(["X-1", "X-2"])] == [("X-1", "Xia", "xia@example.com"),
+                                                          ("X-2", "Xu", "xu@example.com")]
