@@ -7,7 +7,10 @@ missing (bench/generate.py, fixed seed). Then, per run, on a fresh workspace fil
 bench/out/<scale>/import_bench.duckdb: import customers.csv (kind customers), then orders.csv (kind
 orders), each timed end to end: sniff_file + suggest_mapping + runner.commit (parse, validate,
 upsert, stats refresh, history, commit). The baseline, in the same run: CREATE TABLE t AS SELECT *
-FROM read_csv(path) into a fresh DuckDB file, per CSV file.
+FROM read_csv(path) into a fresh DuckDB file, per CSV file; and, to show what the workspace's schema
+costs by itself, the same file inserted with one INSERT ... SELECT FROM read_csv into the customers or
+orders table of a fresh workspace (same primary keys, unique and plain indexes; no checks, no plan,
+no history: "into schema").
 
 Every import and every baseline runs in its own child process (this script with a hidden flag), so
 the peak memory reported for it (VmHWM, the child's peak resident set) is its own. The runner's
@@ -140,6 +143,35 @@ def run_baseline(scale: str, kind: str) -> dict[str, Any]:
     return {"kind": kind, "seconds": seconds, "rows": rows, "peak_mb": peak_mb(), "other_cpu_cores": other_cores}
 
 
+# One INSERT ... SELECT from the file into the workspace's own table (ids in file order; orders get a made-up
+# customer id, as the customers table is empty there), committed like an import.
+FLOOR_SQL = {
+    "customers": "INSERT INTO customers SELECT row_number() OVER (), customer_id, name, email, phone, city, state, "
+                 "country, signup_date, signup_date, '{}' FROM read_csv($path)",
+    "orders": "INSERT INTO orders SELECT row_number() OVER (), order_id, hash(customer_id) % 1000000 + 1, ordered_at, "
+              "amount, currency, status, NULL, ordered_at, ordered_at FROM read_csv($path)",
+}
+
+
+def run_floor(scale: str, kind: str) -> dict[str, Any]:
+    """The CSV inserted straight into the workspace's table of a fresh file (its indexes, none of the checks)."""
+    from crm_core.store import Store
+    from customers_page import OtherCpu
+
+    path, db = csv_path(scale, kind), baseline_path(scale)
+    _remove(db)
+    store = Store(db)
+    other = OtherCpu()
+    started = time.perf_counter()
+    store.write(lambda cur: cur.execute(FLOOR_SQL[kind], {"path": str(path)}))
+    seconds = time.perf_counter() - started
+    other_cores = other.stop()
+    rows = store.scalar(f"SELECT count(*) FROM {kind}")
+    store.close()
+    _remove(db)
+    return {"kind": kind, "seconds": seconds, "rows": rows, "peak_mb": peak_mb(), "other_cpu_cores": other_cores}
+
+
 def child(job: str, scale: str, kind: str) -> dict[str, Any]:
     """Run one import or baseline in a fresh Python process; return its JSON result."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--job", job, "--scales", scale, "--kind", kind]
@@ -165,28 +197,33 @@ def measure_scale(scale: str, repeat: int) -> dict[str, Any]:
     for i in range(repeat):
         run: dict[str, Any] = {}
         for kind in FILES:
-            run[kind] = {"import": child("import", scale, kind), "baseline": child("baseline", scale, kind)}
-            imp, base = run[kind]["import"], run[kind]["baseline"]
+            run[kind] = {job: child(job, scale, kind) for job in ("import", "baseline", "floor")}
+            imp, base, floor = run[kind]["import"], run[kind]["baseline"], run[kind]["floor"]
             print(f"[{scale}] run {i + 1}/{repeat} {kind}: import {imp['seconds']:.2f}s "
-                  f"(peak {imp['peak_mb']:.0f} MB), read_csv {base['seconds']:.2f}s", flush=True)
+                  f"(peak {imp['peak_mb']:.0f} MB), read_csv {base['seconds']:.2f}s, "
+                  f"into schema {floor['seconds']:.2f}s", flush=True)
         runs.append(run)
     _remove(workspace_path(scale))
     result: dict[str, Any] = {"scale": scale, "runs": runs, "files": {}}
     for kind in FILES:
         imports = [r[kind]["import"] for r in runs]
         bases = [r[kind]["baseline"] for r in runs]
+        floors = [r[kind]["floor"] for r in runs]
+        floor_med = statistics.median(x["seconds"] for x in floors)
         med = statistics.median(x["seconds"] for x in imports)
         base_med = statistics.median(x["seconds"] for x in bases)
         rows = imports[0]["rows"]
         expected = SCALES[scale][FILES.index(kind)]
         clean = all(x["rows"] == expected and x["counts"]["create"] == expected and x["counts"]["reject"] == 0
                     for x in imports)
-        others = [x["other_cpu_cores"] for x in imports + bases if x["other_cpu_cores"] is not None]
+        others = [x["other_cpu_cores"] for x in imports + bases + floors if x["other_cpu_cores"] is not None]
         result["files"][kind] = {
             "rows": rows, "median_s": med, "min_s": min(x["seconds"] for x in imports),
             "rows_per_s": rows / med, "peak_mb": max(x["peak_mb"] for x in imports),
             "baseline_median_s": base_med, "baseline_peak_mb": max(x["peak_mb"] for x in bases),
             "ratio": med / base_med, "all_rows_created": clean,
+            "schema_median_s": floor_med, "schema_peak_mb": max(x["peak_mb"] for x in floors),
+            "ratio_to_schema": med / floor_med,
             "stages_median_s": {s: statistics.median(x["stages"][s] for x in imports if s in x["stages"])
                                 for s in ("sniff", *(n for n, _ in STAGES))},
             "other_cpu_cores_max": max(others) if others else None,
@@ -199,12 +236,14 @@ def measure_scale(scale: str, repeat: int) -> dict[str, Any]:
 def print_scale(res: dict[str, Any]) -> None:
     print(f"\nScale {res['scale']} ({len(res['runs'])} runs; times are medians)")
     print(f"  {'file':<10} {'rows':>11} {'import s':>9} {'rows/s':>11} {'peak MB':>8} {'read_csv s':>10} "
-          f"{'ratio':>6}  all created")
+          f"{'ratio':>6} {'schema s':>9} {'ratio':>6}  all created")
     for kind, f in res["files"].items():
         print(f"  {kind:<10} {f['rows']:>11,} {f['median_s']:>9.2f} {f['rows_per_s']:>11,.0f} {f['peak_mb']:>8.0f} "
-              f"{f['baseline_median_s']:>10.2f} {f['ratio']:>5.1f}x  {'yes' if f['all_rows_created'] else 'NO'}")
-    print("  (ratio = import / read_csv; peak MB = the import child's peak resident memory; "
-          "read_csv = CREATE TABLE t AS SELECT * FROM read_csv(path) into a fresh file)")
+              f"{f['baseline_median_s']:>10.2f} {f['ratio']:>5.1f}x {f['schema_median_s']:>9.2f} "
+              f"{f['ratio_to_schema']:>5.1f}x  {'yes' if f['all_rows_created'] else 'NO'}")
+    print("  (read_csv = CREATE TABLE t AS SELECT * FROM read_csv(path) into a fresh file; schema = INSERT ... SELECT "
+          "FROM read_csv into the workspace's table, with its indexes; ratios = import / those; peak MB = the "
+          "import child's peak resident memory)")
     print("  where the time goes (median seconds per stage):")
     for kind, f in res["files"].items():
         print(f"    {kind:<10} " + "  ".join(f"{s} {v:.2f}" for s, v in f["stages_median_s"].items()))
@@ -227,14 +266,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="generator seed for missing CSV files")
     parser.add_argument("--json", type=Path, default=OUT_ROOT / "import_csv.json",
                         help="where to write all results as JSON (default bench/out/import_csv.json)")
-    parser.add_argument("--job", choices=("import", "baseline"), help=argparse.SUPPRESS)
+    parser.add_argument("--job", choices=("import", "baseline", "floor"), help=argparse.SUPPRESS)
     parser.add_argument("--kind", choices=FILES, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
 
     if args.job:  # child process: one import or baseline, JSON on the last stdout line
-        run = run_import if args.job == "import" else run_baseline
+        run = {"import": run_import, "baseline": run_baseline, "floor": run_floor}[args.job]
         print(json.dumps(run(args.scales[0], args.kind), default=str))
         return 0
 
