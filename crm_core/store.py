@@ -40,7 +40,7 @@ class Store:
             ) from exc
         try:
             with self.cursor() as cur:
-                cur.execute("SET TimeZone = 'UTC'")
+                cur.execute("SET GLOBAL TimeZone = 'UTC'")  # every cursor, not only this one
             self.migrate(migrations)
         except BaseException:
             self._con.close()

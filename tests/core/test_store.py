@@ -218,3 +218,23 @@ def test_this_process_cannot_open_a_file_another_process_holds(tmp_path):
     assert child.returncode == 0
     reopened = open_store(path)  # free again once the other process let go
     assert reopened.schema_version() == len(MIGRATIONS)
+
+
+def test_every_cursor_works_in_utc_whatever_the_machine_zone(tmp_path):
+    """Times are stored in UTC: the zone is set for the whole database, not only the first cursor."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(f"""
+        from crm_core.store import Store
+        store = Store({str(tmp_path / 'tz.duckdb')!r})
+        with store.cursor() as cur:
+            print(cur.sql("SELECT current_setting('TimeZone'), "
+                          "(TIMESTAMPTZ '2024-01-15 10:00:00+02:00')::TIMESTAMP").fetchall())
+    """)
+    root = str(__import__("pathlib").Path(__file__).resolve().parents[2])
+    env = {**__import__("os").environ, "TZ": "America/New_York", "PYTHONPATH": root}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "('UTC', datetime.datetime(2024, 1, 15, 8, 0))" in done.stdout
