@@ -8,7 +8,8 @@ from crm_core.ingest import history
 from crm_core.ingest.fields import KIND_LABELS
 from crm_core.store import Store
 from ui.auth import CurrentUser
-from ui.widgets import run_save, when
+from ui import import_jobs
+from ui.widgets import flash, when
 
 COUNT_COLUMNS = {"rows_total": "Rows", "created": "New", "updated": "Updated", "unchanged": "Unchanged",
                  "skipped": "Skipped", "rejected": "Rejected"}
@@ -58,6 +59,16 @@ def _details(store: Store, user: CurrentUser, row: dict) -> None:
         return
     if not user.can_write:
         return
+    job_key = f"undo-{number}"
+    finished = import_jobs.take_finished(job_key)
+    if finished and finished.error:
+        st.error(f"Import #{number} was not undone: {finished.error}", icon=":material/error:")
+    elif finished:
+        flash(f"Import #{number} undone: {finished.result.describe()}")
+        st.rerun()
+    if import_jobs.running(job_key):
+        import_jobs.show_progress(job_key)
+        return
     plan = history.undo_plan(store, number)
     if plan.blocked_by:
         later = ", ".join(f"#{n}" for n in plan.blocked_by)
@@ -68,7 +79,5 @@ def _details(store: Store, user: CurrentUser, row: dict) -> None:
                  "Changes made by hand since then to these records are lost.")
         sure = st.checkbox("I understand", key=f"imp-undo-sure-{number}")
         if st.button("Undo import", type="primary", disabled=not sure, key=f"imp-undo-{number}"):
-            done = run_save(lambda: history.undo_import(store, number, user=user.username),
-                            f"Import #{number} undone")
-            if done:
-                st.rerun()
+            import_jobs.start(job_key, "undo", "", lambda progress: history.undo_import(store, number, user.username))
+            st.rerun()

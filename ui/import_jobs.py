@@ -83,6 +83,7 @@ def show_progress(key: str) -> None:
         return
     if job.finished:
         st.rerun(scope="app")
-    verb = "Checking" if job.action == "check" else "Importing"
-    st.progress(min(max(job.fraction, 0.0), 1.0), text=f"{verb}: {job.message} ({job.elapsed():.0f}s)")
+    verb = {"check": "Checking", "commit": "Importing", "undo": "Undoing"}.get(job.action, "Working")
+    message = job.message if job.action != "undo" else "removing and restoring records..."
+    st.progress(min(max(job.fraction, 0.0), 1.0), text=f"{verb}: {message} ({job.elapsed():.0f}s)")
     st.caption("You can keep working on other pages: the job goes on and its result is shown here when you come back.")
