@@ -44,8 +44,10 @@ with new_tab:
                 icon=":material/upload_file:")
         st.stop()
     done = st.session_state.setdefault("imp-done", {})
+    waiting = [i for i, f in enumerate(uploads) if f.file_id not in done]
     upload = uploads[0] if len(uploads) == 1 else st.selectbox(
-        "File", uploads, key="imp-which",
+        "File", uploads, key="imp-which", index=waiting[0] if waiting else len(uploads) - 1,
+        help="Files are imported one at a time: the first one not imported yet is chosen.",
         format_func=lambda f: f"{f.name} ({f.size / 1e6:.1f} MB)" + (" ✓ imported" if f.file_id in done else ""))
     path, key = saved_upload(upload)
     source = sniffed(path, upload.name, key)

@@ -31,6 +31,10 @@ def group_rows(cur: duckdb.DuckDBPyConnection, ctx: ImportContext) -> None:
         )
     else:
         reject_duplicates(cur, "v_external_id", "order id")
+        repeated = cur.sql("SELECT count(*) FROM import_parsed WHERE reason_code = 'duplicate'").fetchall()[0][0]
+        if repeated:
+            ctx.notes.append(f"{repeated:,} row(s) repeat an order id and are rejected as duplicates. If the file has "
+                             "one row per payment, choose 'Add their amounts up' under Options.")
         cur.execute("CREATE OR REPLACE TEMP VIEW import_orders AS "  # read once, by the plan: no copy
                     "SELECT * EXCLUDE (reason, reason_code) FROM import_parsed WHERE reason IS NULL")
 

@@ -297,3 +297,19 @@ def test_rejects_keep_file_columns_named_like_the_report_columns(store: Store, t
     assert summary.rejects.columns == ["line", "reason", "order_id", "line (2)", "reason (2)", "unit price"]
     assert summary.rejects.row(0) == (3, "Order 'O404' not found (import the orders first)", "O404", "1", "x", "5")
     assert history.import_rejects(store, summary.import_id).equals(summary.rejects)
+
+
+def test_repeated_order_ids_point_to_the_payments_option(store, tmp_path):
+    """A payments-style file under the default option: duplicates rejected, and the dry run says what to choose."""
+    customers = write(tmp_path, "c.csv", "Customer ID,Name\nP-1,Pat\n")
+    run(store, tmp_path, "customers", customers)
+    payments = write(tmp_path, "p.csv", "order_id,customer_id,order_date,payment_value\n"
+                                        "O-1,P-1,2024-01-02,10.00\nO-1,P-1,2024-01-02,2.50\nO-2,P-1,2024-01-03,4.00\n")
+    rejecting = run(store, tmp_path, "orders", payments, commit=False)
+    assert (rejecting.counts["create"], rejecting.counts["reject"]) == (2, 1)
+    assert any("1 row(s) repeat an order id" in note and "Add their amounts up" in note for note in rejecting.notes)
+    summing = run(store, tmp_path, "orders", payments, repeated_orders="sum")
+    assert (summing.counts["create"], summing.counts["reject"]) == (3, 0)
+    assert not any("repeat an order id" in note for note in summing.notes)
+    assert store.rows("SELECT external_id, amount FROM orders ORDER BY 1") == [
+        ("O-1", Decimal("12.50")), ("O-2", Decimal("4.00"))]
