@@ -10,7 +10,7 @@ import json
 import re
 from typing import Mapping as MappingType, Sequence
 
-from crm_core.ingest.fields import ATTRIBUTE_PREFIX, IGNORE, allows_attributes, fields
+from crm_core.ingest.fields import ATTRIBUTE_PREFIX, IGNORE, KINDS, allows_attributes, fields
 
 ColumnMapping = dict[str, str]
 
@@ -125,8 +125,6 @@ def header_signature(kind: str, headers: Sequence[str]) -> str:
 
 def guess_kind(headers: Sequence[str]) -> str:
     """The kind of file a header most likely belongs to: all required fields found first, then most fields found."""
-    from crm_core.ingest.fields import KINDS
-
     def score(kind: str) -> tuple[int, int]:
         mapping = suggest_mapping(kind, headers)
         found = {t for t in mapping.values() if t and not t.startswith(ATTRIBUTE_PREFIX)}
