@@ -9,8 +9,10 @@ from typing import Sequence
 from crm_core import config, import_cli, workspace
 from crm_core.customer_search import customers_export_query
 from crm_core.export import FORMATS, export_file
+from crm_core.ingest.sniff import ImportFileError
 from crm_core.order_search import orders_export_query
-from crm_core.store import WorkspaceBusyError, open_store
+from crm_core.store import WorkspaceBusyError, WriteConflictError, open_store
+from crm_core.validation import ValidationError
 
 EXPORTS = {"customers": customers_export_query, "orders": orders_export_query}
 
@@ -65,9 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows = export_file(store, sql, params, args.format, args.out)
         print(f"exported {rows:,} {args.what} to {args.out} in {time.perf_counter() - started:.1f}s")
         return 0
-    except WorkspaceBusyError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except ValidationError as exc:
+        print(f"error: {' '.join(exc.errors.values())}", file=sys.stderr)
         return 1
-    except OSError as exc:
+    except (WorkspaceBusyError, WriteConflictError, ImportFileError, LookupError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

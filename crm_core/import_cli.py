@@ -15,7 +15,6 @@ from crm_core.ingest.runner import EXTRA_LABELS, ImportSummary
 from crm_core.ingest.saved_mappings import initial_mapping
 from crm_core.ingest.sniff import ImportFileError, sniff_file
 from crm_core.store import Store
-from crm_core.validation import ValidationError
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -78,23 +77,21 @@ def _print_summary(summary: ImportSummary, mapping: dict[str, str], as_json: boo
 
 
 def run_import(store: Store, args: argparse.Namespace) -> int:
-    """Sniff, map, dry-run or commit one file; print the counts and write the rejects file."""
+    """Sniff, map, dry-run or commit one file; print the counts and write the rejects file.
+
+    Unreadable files and bad mappings raise ImportFileError, which the caller reports."""
     if not args.file.is_file():
         print(f"error: {args.file} is not a file", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="crm-import-") as work:
-        try:
-            source = sniff_file(args.file, args.file.name, Path(work))
-            mapping = _mapping(store, args.kind, source.headers, args.mapping)
-            options = ImportOptions(on_existing=args.on_existing, blank_overwrites=args.blank_overwrites,
-                                    missing_customers=args.missing_customers,
-                                    repeated_orders=args.repeated_orders, default_currency=args.currency.upper())
-            run = runner.dry_run if args.dry_run else runner.commit
-            kwargs = {} if args.dry_run else {"user": args.user}
-            summary = run(store, args.kind, source, mapping, options, **kwargs)
-        except ImportFileError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
+        source = sniff_file(args.file, args.file.name, Path(work))
+        mapping = _mapping(store, args.kind, source.headers, args.mapping)
+        options = ImportOptions(on_existing=args.on_existing, blank_overwrites=args.blank_overwrites,
+                                missing_customers=args.missing_customers,
+                                repeated_orders=args.repeated_orders, default_currency=args.currency.upper())
+        run = runner.dry_run if args.dry_run else runner.commit
+        kwargs = {} if args.dry_run else {"user": args.user}
+        summary = run(store, args.kind, source, mapping, options, **kwargs)
     _print_summary(summary, mapping, args.json)
     if summary.rejects_total:
         target = args.rejects or args.file.with_name(args.file.name + ".rejects.csv")
@@ -118,14 +115,7 @@ def list_history(store: Store, limit: int) -> int:
 
 
 def undo(store: Store, import_id: int, user: str) -> int:
-    """Undo one import and say what it did."""
-    try:
-        plan = history.undo_import(store, import_id, user=user)
-    except ValidationError as exc:
-        print(f"error: {' '.join(exc.errors.values())}", file=sys.stderr)
-        return 1
-    except LookupError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    """Undo one import and say what it did (errors are reported by the caller)."""
+    plan = history.undo_import(store, import_id, user=user)
     print(f"import #{import_id} undone: {plan.describe()}")
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 import duckdb
 
 from crm_core.ingest.options import ImportContext
-from crm_core.ingest.parsing import reject
+from crm_core.ingest.parsing import reject, reject_duplicates
 
 # Profile columns an import can set, with the fields that feed them.
 PROFILE = {"external_id": ("external_id",), "name": ("name", "first_name", "last_name"), "email": ("email",),
@@ -13,24 +13,6 @@ PROFILE = {"external_id": ("external_id",), "name": ("name", "first_name", "last
 # Blank cells never erase these, whatever the blank-overwrite choice: they identify the customer.
 NEVER_BLANKED = ("external_id", "email", "name", "created_at")
 NAME_SQL = "coalesce(v_name, nullif(concat_ws(' ', v_first_name, v_last_name), ''))"
-
-
-def reject_duplicates(cur: duckdb.DuckDBPyConnection, column: str, what: str, table: str = "import_parsed",
-                      shown: str | None = None) -> None:
-    """Reject every later row that repeats a value of `column` (an expression) already seen in the file."""
-    # Counting distinct values costs less than numbering every row in its group; most files repeat nothing.
-    if not cur.sql(f"SELECT count({column}) > count(DISTINCT {column}) FROM {table} WHERE reason IS NULL").fetchall()[0][0]:
-        return
-    cur.execute(
-        f"""UPDATE {table} SET reason_code = 'duplicate',
-               reason = 'Duplicate of line ' || d.first_line || ' (same ' || $what || ' ''' || left(d.shown, 60) || ''')'
-        FROM (SELECT row_idx, {shown or column} AS shown, first_value(line_no) OVER w AS first_line,
-                     row_number() OVER w AS n
-              FROM {table} WHERE reason IS NULL AND {column} IS NOT NULL
-              WINDOW w AS (PARTITION BY {column} ORDER BY row_idx)) d
-        WHERE {table}.row_idx = d.row_idx AND d.n > 1 AND {table}.reason IS NULL""",
-        {"what": what},
-    )
 
 
 def _new_value(ctx: ImportContext, column: str, new: str) -> str:

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import duckdb
 
-from crm_core.ingest.customers_import import reject_duplicates
 from crm_core.ingest.options import ImportContext
-from crm_core.ingest.parsing import reject
+from crm_core.ingest.parsing import reject, reject_duplicates
 
 TEXT_COLUMNS = ("product_id", "name", "category")
 

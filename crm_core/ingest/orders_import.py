@@ -4,19 +4,14 @@ from __future__ import annotations
 import duckdb
 
 from crm_core import stats
-from crm_core.ingest.customers_import import reject_duplicates
 from crm_core.ingest.options import ImportContext
-from crm_core.ingest.parsing import reject, reject_rest_of_group
+from crm_core.ingest.parsing import first_sql, reject, reject_duplicates, reject_rest_of_group
 
 ORDER_FIELDS = ("customer_id", "ordered_at", "amount", "currency", "status")
 CUSTOMER_FIELDS = ("customer_ref", "customer_email", "customer_name", "customer_city", "customer_state",
                    "customer_country", "item_product_id", "item_name", "item_category", "ordered_at", "currency",
                    "status")
 RETURN_STATUS = "CASE WHEN {amount} < 0 AND {status} NOT IN ('cancelled', 'returned') THEN 'returned' ELSE {status} END"
-
-
-def _first(column: str) -> str:
-    return f"arg_min({column}, row_idx) FILTER (WHERE {column} IS NOT NULL) AS {column}"
 
 
 def group_rows(cur: duckdb.DuckDBPyConnection, ctx: ImportContext) -> None:
@@ -26,7 +21,7 @@ def group_rows(cur: duckdb.DuckDBPyConnection, ctx: ImportContext) -> None:
         cur.execute(
             f"""CREATE OR REPLACE TEMP TABLE import_orders AS
             SELECT v_external_id, min(row_idx) AS row_idx, min(line_no) AS line_no, sum(v_amount) AS v_amount,
-                   {', '.join(_first(f'v_{c}') for c in CUSTOMER_FIELDS)}
+                   {', '.join(first_sql(f'v_{c}') for c in CUSTOMER_FIELDS)}
             FROM import_parsed WHERE reason IS NULL GROUP BY v_external_id"""
         )
     else:
@@ -81,18 +76,18 @@ def plan(cur: duckdb.DuckDBPyConnection, ctx: ImportContext) -> None:
 
 def _plan_new_customers(cur: duckdb.DuckDBPyConnection, ctx: ImportContext) -> None:
     cur.execute(
-        """CREATE OR REPLACE TEMP TABLE import_order_customers AS
+        f"""CREATE OR REPLACE TEMP TABLE import_order_customers AS
         SELECT customer_key, ref, CASE WHEN row_number() OVER (PARTITION BY email ORDER BY customer_key) = 1
                                        AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.email = g.email)
                                        THEN email END AS email,
                name, city, state, country, NULL::BIGINT AS id
         FROM (SELECT coalesce(v_customer_ref, v_customer_email) AS customer_key,
                      arg_min(v_customer_ref, row_idx) AS ref,
-                     arg_min(v_customer_email, row_idx) FILTER (WHERE v_customer_email IS NOT NULL) AS email,
-                     arg_min(v_customer_name, row_idx) FILTER (WHERE v_customer_name IS NOT NULL) AS name,
-                     arg_min(v_customer_city, row_idx) FILTER (WHERE v_customer_city IS NOT NULL) AS city,
-                     arg_min(v_customer_state, row_idx) FILTER (WHERE v_customer_state IS NOT NULL) AS state,
-                     arg_min(v_customer_country, row_idx) FILTER (WHERE v_customer_country IS NOT NULL) AS country
+                     {first_sql('v_customer_email', 'email')},
+                     {first_sql('v_customer_name', 'name')},
+                     {first_sql('v_customer_city', 'city')},
+                     {first_sql('v_customer_state', 'state')},
+                     {first_sql('v_customer_country', 'country')}
               FROM import_order_final WHERE reason IS NULL AND has_ref AND found_customer IS NULL
               GROUP BY 1) g"""
     )

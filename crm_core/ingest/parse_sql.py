@@ -202,8 +202,6 @@ def detect_date_format(cur: duckdb.DuckDBPyConnection, values: Sequence[str]) ->
 
 def detect_decimal_comma(values: Sequence[str]) -> bool:
     """Whether a number column writes decimals with a comma ('12,50', '1.234,56')."""
-    import re
-
     comma = re.compile(r"^\D{0,4}-?[0-9.\s]*[0-9],[0-9]{1,2}\D{0,4}$")
     dot = re.compile(r"^\D{0,4}-?[0-9,\s]*[0-9]\.[0-9]{1,2}\D{0,4}$")
     sample = [v.strip() for v in values if v and v.strip()][:500]

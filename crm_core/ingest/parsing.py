@@ -186,3 +186,26 @@ def reject_rest_of_group(cur: duckdb.DuckDBPyConnection, column: str, what: str)
         WHERE p.{column} = g.{column} AND g.bad IS NOT NULL AND p.reason IS NULL""",
         {"what": what},
     )
+
+
+def reject_duplicates(cur: duckdb.DuckDBPyConnection, column: str, what: str, table: str = "import_parsed",
+                      shown: str | None = None) -> None:
+    """Reject every later row that repeats a value of `column` (an expression) already seen in the file."""
+    # Counting distinct values costs less than numbering every row in its group; most files repeat nothing.
+    if not cur.sql(f"SELECT count({column}) > count(DISTINCT {column}) FROM {table} WHERE reason IS NULL").fetchall()[0][0]:
+        return
+    cur.execute(
+        f"""UPDATE {table} SET reason_code = 'duplicate',
+               reason = 'Duplicate of line ' || d.first_line || ' (same ' || $what || ' ''' || left(d.shown, 60) || ''')'
+        FROM (SELECT row_idx, {shown or column} AS shown, first_value(line_no) OVER w AS first_line,
+                     row_number() OVER w AS n
+              FROM {table} WHERE reason IS NULL AND {column} IS NOT NULL
+              WINDOW w AS (PARTITION BY {column} ORDER BY row_idx)) d
+        WHERE {table}.row_idx = d.row_idx AND d.n > 1 AND {table}.reason IS NULL""",
+        {"what": what},
+    )
+
+
+def first_sql(column: str, alias: str | None = None) -> str:
+    """The first non-blank value of a column in a group, in file order (an aggregate over staged rows)."""
+    return f"arg_min({column}, row_idx) FILTER (WHERE {column} IS NOT NULL) AS {alias or column}"

@@ -243,7 +243,7 @@ def sniff_file(path: Path, name: str, work_dir: Path, *, delimiter: str | None =
         notes.append(f"The file is not UTF-8: read as {ENCODING_NAMES[encoding]}.")
     codec = "utf-16" if encoding == "utf-16" else encoding
     text = head.decode(codec, errors="replace").lstrip("\ufeff")
-    lines = [line for line in text.splitlines()[:SAMPLE_LINES]]
+    lines = text.splitlines()[:SAMPLE_LINES]
     if len(head) == SAMPLE_BYTES and len(lines) > 1:
         lines = lines[:-1]  # the sample's last line may be cut short
     # Excel's "sep=;" first line names the delimiter and is not part of the table.

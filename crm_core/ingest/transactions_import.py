@@ -8,10 +8,9 @@ from __future__ import annotations
 import duckdb
 
 from crm_core import stats
-from crm_core.ingest.customers_import import reject_duplicates
 from crm_core.ingest.options import ImportContext
 from crm_core.ingest.orders_import import insert_new_customers
-from crm_core.ingest.parsing import reject, reject_rest_of_group
+from crm_core.ingest.parsing import first_sql, reject, reject_duplicates, reject_rest_of_group
 
 LINE_SIGNATURE = ("md5(string_agg(concat_ws('|', {p}product_id, {p}name, {p}category, {p}quantity, {p}unit_price), "
                   "chr(10) ORDER BY {order}))")
@@ -48,11 +47,11 @@ def plan(cur: duckdb.DuckDBPyConnection, ctx: ImportContext) -> None:
         cur,
         f"""CREATE OR REPLACE TEMP TABLE import_tx_orders AS
         SELECT v_order_ref, any_value(v_customer_ref) AS customer_ref,
-               arg_min(v_customer_email, row_idx) FILTER (WHERE v_customer_email IS NOT NULL) AS email,
-               arg_min(v_customer_name, row_idx) FILTER (WHERE v_customer_name IS NOT NULL) AS name,
-               arg_min(v_city, row_idx) FILTER (WHERE v_city IS NOT NULL) AS city,
-               arg_min(v_state, row_idx) FILTER (WHERE v_state IS NOT NULL) AS state,
-               arg_min(v_country, row_idx) FILTER (WHERE v_country IS NOT NULL) AS country,
+               {first_sql('v_customer_email', 'email')},
+               {first_sql('v_customer_name', 'name')},
+               {first_sql('v_city', 'city')},
+               {first_sql('v_state', 'state')},
+               {first_sql('v_country', 'country')},
                min(v_ordered_at) AS ordered_at,
                sum(v_quantity * v_unit_price)::DECIMAL(18,2) AS amount,
                coalesce(arg_min(v_currency, row_idx) FILTER (WHERE v_currency IS NOT NULL), $currency) AS currency,
