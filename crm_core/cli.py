@@ -6,7 +6,7 @@ import sys
 import time
 from typing import Sequence
 
-from crm_core import config, import_cli, workspace
+from crm_core import config, import_cli, segment_cli, workspace
 from crm_core.customer_search import customers_export_query
 from crm_core.export import FORMATS, export_file
 from crm_core.ingest.sniff import ImportFileError
@@ -31,6 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=sorted(FORMATS), default="csv")
     export.add_argument("--out", required=True, help="file to write")
     import_cli.add_commands(sub)
+    segment_cli.add_commands(sub)
     return parser
 
 
@@ -63,6 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return import_cli.list_history(store, args.limit)
         if args.command == "undo-import":
             return import_cli.undo(store, args.import_id, args.user)
+        if args.command == "segment":
+            return segment_cli.run(store, args)
         sql, params = EXPORTS[args.what]()
         rows = export_file(store, sql, params, args.format, args.out)
         print(f"exported {rows:,} {args.what} to {args.out} in {time.perf_counter() - started:.1f}s")

@@ -144,4 +144,32 @@ IMPORTS = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (INITIAL, IMPORTS)
+# Saved segments: the rule (canonical JSON), an optional fixed as-of date (NULL = today), and a size
+# point each time the audience is measured.
+SEGMENTS = Migration(
+    3,
+    "saved segments and their size history",
+    (
+        "CREATE SEQUENCE segment_ids START 1",
+        """CREATE TABLE segments (
+            id BIGINT PRIMARY KEY DEFAULT nextval('segment_ids'),
+            name VARCHAR NOT NULL,
+            description VARCHAR,
+            rules JSON NOT NULL,
+            as_of DATE,
+            created_by VARCHAR,
+            created_at TIMESTAMP NOT NULL,
+            updated_by VARCHAR,
+            updated_at TIMESTAMP NOT NULL
+        )""",
+        """CREATE TABLE segment_sizes (
+            segment_id BIGINT NOT NULL,
+            measured_at TIMESTAMP NOT NULL,
+            as_of DATE NOT NULL,
+            customers BIGINT NOT NULL,
+            total_customers BIGINT NOT NULL
+        )""",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (INITIAL, IMPORTS, SEGMENTS)
