@@ -32,6 +32,7 @@ def _sections(is_admin: bool) -> dict:
             page("overview.py", title="Overview", icon=":material/dashboard:", default=True, url_path="overview"),
             page("customers.py", title="Customers", icon=":material/group:", url_path="customers"),
             page("orders.py", title="Orders", icon=":material/receipt_long:", url_path="orders"),
+            page("segments.py", title="Segments", icon=":material/filter_alt:", url_path="segments"),
             page("import.py", title="Import", icon=":material/upload_file:", url_path="import"),
         ],
     }

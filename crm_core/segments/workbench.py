@@ -1,0 +1,77 @@
+"""What the segment editor needs in one call: the usable rule, its problems, preview and waterfall;
+plus the existing values that fill the editor's pickers."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from crm_core.segments.catalog import Catalog, load_catalog
+from crm_core.segments.preview import Preview, WaterfallStep, preview, today, waterfall
+from crm_core.segments.rules import Group, Problem, RuleError, dumps, empty_groups, parse_lenient
+from crm_core.store import Store
+
+PICKER_LIMIT = 1_000
+_FACET_SQL = {
+    "city": "SELECT city FROM customers WHERE city IS NOT NULL GROUP BY city ORDER BY count(*) DESC, city LIMIT ?",
+    "state": "SELECT state FROM customers WHERE state IS NOT NULL GROUP BY state ORDER BY count(*) DESC, state LIMIT ?",
+    "country": "SELECT country FROM customers WHERE country IS NOT NULL GROUP BY country "
+               "ORDER BY count(*) DESC, country LIMIT ?",
+    "bought_product": "SELECT product_id FROM order_items WHERE product_id IS NOT NULL GROUP BY product_id "
+                      "ORDER BY count(*) DESC, product_id LIMIT ?",
+    "bought_category": "SELECT category FROM order_items WHERE category IS NOT NULL GROUP BY category "
+                       "ORDER BY count(*) DESC, category LIMIT ?",
+}
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A rule as the editor shows it: the valid part, what is wrong, its audience and waterfall."""
+
+    root: Group
+    canonical: str
+    problems: tuple[Problem, ...]
+    warnings: tuple[Problem, ...]
+    preview: Preview | None
+    waterfall: tuple[WaterfallStep, ...]
+    error: str | None = None
+
+
+def analyse(store: Store, data: Any, as_of: date | None = None, segment_id: int | None = None,
+            with_waterfall: bool = True, catalog: Catalog | None = None) -> Analysis:
+    """Validate an edited rule (leaving out invalid conditions), then preview it and build its waterfall."""
+    catalog = (catalog or load_catalog(store)).without_segment(segment_id)
+    as_of = as_of or today()
+    usable, problems = _usable(data, catalog, ())
+    root, more = parse_lenient(usable if usable is not None else {"match": "all", "rules": []}, catalog)
+    problems = [*problems, *more]
+    try:
+        result = preview(store, root, as_of, catalog, segment_id=segment_id)
+        steps = tuple(waterfall(store, root, as_of, catalog)) if with_waterfall and root.rules else ()
+    except RuleError as exc:  # e.g. a saved segment used here refers back to this one
+        return Analysis(root, dumps(root), tuple(problems), (), None, (), str(exc))
+    return Analysis(root, dumps(root), tuple(problems), tuple(empty_groups(root)), result, steps)
+
+
+def _usable(node: Any, catalog: Catalog, path: tuple[int, ...]) -> tuple[Any, list[Problem]]:
+    """The rule without its invalid or unfinished conditions, and groups emptied by that left out too."""
+    if isinstance(node, dict) and isinstance(node.get("rules"), list):
+        kept, problems = [], []
+        for i, child in enumerate(node["rules"]):
+            part, found = _usable(child, catalog, path + (i,))
+            problems += found
+            if part is not None:
+                kept.append(part)
+        if node["rules"] and not kept and path:
+            return None, problems
+        return {**node, "rules": kept}, problems
+    _, found = parse_lenient({"match": "all", "rules": [node]}, catalog)
+    return (None if found else node), [Problem(path, p.message) for p in found]
+
+
+def picker_values(store: Store, field_key: str, limit: int = PICKER_LIMIT) -> list[str]:
+    """Values that exist for a text or product field, most common first (for the editor's pickers)."""
+    sql = _FACET_SQL.get(field_key)
+    if sql is None:
+        return []
+    return [r[0] for r in store.rows(sql, [int(limit)])]
