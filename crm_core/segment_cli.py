@@ -55,21 +55,22 @@ def _preview(store: Store, args: argparse.Namespace) -> int:
         print(f"error: cannot read {args.rules}: {exc}", file=sys.stderr)
         return 1
     catalog = load_catalog(store)
+    as_of = args.as_of or today()
     try:
         canonical, kind = to_canonical(text, catalog)
         root = parse_rules(canonical, catalog)
-    except RuleError as exc:
+        result = preview(store, root, as_of, catalog, sample_size=max(0, args.sample))
+        steps = waterfall(store, root, as_of, catalog)
+    except RuleError as exc:  # also from compiling: a saved segment it uses no longer works
         for problem in exc.problems:
             where = f" (at {'.'.join(map(str, problem.path))})" if problem.path else ""
             print(f"error: {problem.message}{where}", file=sys.stderr)
         return 1
-    as_of = args.as_of or today()
-    result = preview(store, root, as_of, catalog, sample_size=max(0, args.sample))
     print(f"format: {RULE_FORMATS[kind]}")
     print(result.english)
     print(f"{result.count:,} of {result.total:,} customers ({result.share:.1%}) as of {as_of.isoformat()}")
     print("\nwaterfall:")
-    for step in waterfall(store, root, as_of, catalog):
+    for step in steps:
         print(f"  {'  ' * step.depth}{step.label:<60} alone {step.alone:>10,}  running {step.running:>10,}"
               f"  ({step.change:+,})")
     if args.sample and result.count:

@@ -68,6 +68,14 @@ def _norm(text: Any) -> str:
     return re.sub(r"[^a-z0-9<>=!]", "", str(text).lower())
 
 
+def _operator_key(raw: Any) -> str:
+    """A foreign operator as looked up: symbols exactly ('=~' is not '='), words without case, spaces, _ or -."""
+    text = str(raw).strip().lower()
+    if re.fullmatch(r"[<>=!]+", text):
+        return text
+    return re.sub(r"[ _-]", "", text) if re.fullmatch(r"[a-z0-9 _-]+", text) else ""
+
+
 def detect_format(data: Any) -> str:
     """Which rule format this is: canonical, groups, tree or flat (ValueError when none)."""
     if isinstance(data, list):
@@ -112,7 +120,7 @@ class _Mapper:
             return None
         spec = self.catalog.field(key)
         raw_op = item.get("operator", item.get("op"))
-        family = OPERATOR_ALIASES.get(_norm(raw_op))
+        family = OPERATOR_ALIASES.get(_operator_key(raw_op))
         kind = 0 if spec.type in ("money", "integer", "number") else 2 if spec.type == "date" else 1
         op = _OPERATORS[family][kind] if family else None
         if op is None:
@@ -143,11 +151,21 @@ def _joined(word: Any, default: str) -> str:
 
 def _groups(data: dict, mapper: _Mapper) -> dict:
     outer = _joined(data.get("operator", data.get("logic")), "or")
+    if not outer:
+        mapper.problems.append(Problem((), f"the groups are joined by AND or OR, not {data.get('logic')!r}"))
+    if not isinstance(data.get("groups"), list):
+        mapper.problems.append(Problem((), "\"groups\" is a list of groups, each with a list of \"conditions\""))
     groups = []
-    for g, group in enumerate(data.get("groups") or []):
-        conditions = group.get("conditions", []) if isinstance(group, dict) else []
-        inner = _joined(group.get("operator", group.get("logic")) if isinstance(group, dict) else None, "and")
-        rules = [c for i, item in enumerate(conditions) if (c := mapper.condition(item, (g, i)))]
+    for g, group in enumerate(data.get("groups") if isinstance(data.get("groups"), list) else []):
+        if not isinstance(group, dict) or not isinstance(group.get("conditions", []), list):
+            mapper.problems.append(Problem((g,), f"expected a group with a list of conditions, not "
+                                                 f"{json.dumps(group)[:80]}"))
+            continue
+        inner = _joined(group.get("operator", group.get("logic")), "and")
+        if not inner:
+            mapper.problems.append(Problem((g,), f"a group's conditions are joined by AND or OR, not "
+                                                 f"{group.get('logic', group.get('operator'))!r}"))
+        rules = [c for i, item in enumerate(group.get("conditions", [])) if (c := mapper.condition(item, (g, i)))]
         groups.append({"match": inner or "all", "negate": False, "rules": rules})
     return {"match": outer or "any", "negate": False, "rules": groups}
 
@@ -172,10 +190,12 @@ def _flat(items: list, mapper: _Mapper) -> dict:
         condition = mapper.condition(item, (i,))
         if condition is not None:
             runs[-1].append(condition)
-        joiner = str(item.get("logicalOperator", "AND") if isinstance(item, dict) else "AND").upper()
+        if i == len(items) - 1:
+            break  # the last item's logicalOperator joins it to nothing
+        joiner = str((item.get("logicalOperator") if isinstance(item, dict) else None) or "AND").upper()
         if joiner not in ("AND", "OR"):
             mapper.problems.append(Problem((i,), f"logicalOperator is AND or OR, not {joiner!r}"))
-        if joiner == "OR" and i < len(items) - 1:
+        if joiner == "OR":
             runs.append([])
     groups = [{"match": "all", "negate": False, "rules": run} for run in runs if run]
     if len(groups) == 1:

@@ -63,8 +63,9 @@ def preview(store: Store, root: Group, as_of: date | None = None, catalog: Catal
     as_of = as_of or today()
     compiled = compile_rule(root, catalog, as_of, segment_id)
     # One scan counts the audience and keeps the smallest ids; the sample's columns are read for those alone.
-    count, ids = store.rows(compiled.select(f"count(*), coalesce(min(c.id, {int(sample_size)}), [])"),
-                            compiled.params)[0]
+    size = max(0, int(sample_size))
+    sample_ids = f"coalesce(min(c.id, {size}), [])" if size else "[]::BIGINT[]"  # min(x, 0) is an error
+    count, ids = store.rows(compiled.select(f"count(*), {sample_ids}"), compiled.params)[0]
     total = int(store.scalar("SELECT count(*) FROM customers") or 0)
     sample = store.frame(f"SELECT {SAMPLE_COLUMNS} FROM customers c {STATS_JOIN} "
                          "WHERE c.id IN (SELECT unnest($ids::BIGINT[])) ORDER BY c.id", {"ids": list(ids)})

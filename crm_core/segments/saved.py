@@ -72,11 +72,13 @@ def _checked(store: Store, name: str, description: str, rules: Any, as_of: date 
         errors["name"] = f"The name is {len(name)} characters long; keep it to {NAME_LIMIT}."
     if len(description) > DESCRIPTION_LIMIT:
         errors["description"] = f"The description is too long (at most {DESCRIPTION_LIMIT:,} characters)."
-    catalog = load_catalog(store).without_segment(segment_id)
+    full = load_catalog(store)
+    catalog = full.without_segment(segment_id)
     root = None
     try:
         root = parse_rules(rules, catalog)
-        compile_rule(root, catalog, as_of or today(), segment_id)  # refuses references back to itself
+        # With every segment known, a loop through others (B -> A -> B) is named as such.
+        compile_rule(root, full, as_of or today(), segment_id)
     except RuleError as exc:
         errors["rules"] = f"The rule cannot be saved: {exc}."
     if errors:
