@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crm_core import config, demo
+from crm_core.segments.demo_segments import add_demo_segments
 from crm_core.store import Store, open_store
 
 
@@ -29,6 +30,7 @@ def prepare(path: str | Path | None = None) -> tuple[Store, bool]:
     if config.demo_on_first_start() and is_empty(store):
         customers, orders = config.demo_size()
         demo.load_demo(store, customers, orders)
+        add_demo_segments(store)
         return store, True
     return store, False
 

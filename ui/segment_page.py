@@ -179,6 +179,7 @@ def _live(store: Store, user: CurrentUser, segment_id: int | None, segment) -> N
         else:
             size_history_view(size_history(store, segment_id))
     if analysis.preview and analysis.preview.count:
+        st.caption(f"Download the {analysis.preview.count:,} members with their figures:")
         download_buttons(store, *members_query(store, analysis.root, as_of, catalog),
                          basename=f"segment-{segment_id or 'new'}-members", key="seg-members-dl")
     _save_bar(store, user, segment_id, segment, rules, analysis, as_of if mode == "date" else None)

@@ -117,12 +117,15 @@ def explain_view(store: Store, root: Group, as_of: date, catalog: Catalog, key: 
         st.error(str(exc))
         return
     (st.success if matched else st.warning)(
-        f"{options[chosen]} is {'IN' if matched else 'NOT in'} this audience.")
+        f"{_plain(options[chosen])} is **{'in' if matched else 'not in'}** this audience.")
     st.dataframe(pl.DataFrame({
-        "result": ["✅ passes" if r.passed else "❌ fails" for r in rows],
+        "passes": [r.passed for r in rows],
         "rule": ["    " * r.depth + r.label for r in rows],
         "their value": ["" if r.value is None else str(r.value) for r in rows],
-    }), hide_index=True, width="stretch")
+    }), hide_index=True, width="stretch", column_config={
+        "passes": st.column_config.CheckboxColumn("Passes", width="small"),
+        "rule": st.column_config.TextColumn("Condition or group", width="large"),
+        "their value": "Their value"})
 
 
 def size_history_view(history: pl.DataFrame) -> None:
