@@ -7,11 +7,15 @@ from datetime import date
 from typing import Any
 
 from crm_core.segments.catalog import Catalog, load_catalog
-from crm_core.segments.preview import Preview, WaterfallStep, preview, today, waterfall
-from crm_core.segments.rules import Group, Problem, RuleError, dumps, empty_groups, parse_lenient
+from crm_core.segments.compiler import STATS_JOIN, compile_rule
+from crm_core.segments.describe import describe
+from crm_core.segments.preview import SAMPLE_COLUMNS, Preview, WaterfallStep, preview, today, waterfall
+from crm_core.segments.rules import Condition, Group, Problem, RuleError, dumps, empty_groups, parse_lenient, walk
+from crm_core.segments.truth import MAX_LEAVES, audience, truth_table, waterfall_steps
 from crm_core.store import Store
 
 PICKER_LIMIT = 1_000
+SAMPLE_SIZE = 20
 _FACET_SQL = {
     "city": "SELECT city FROM customers WHERE city IS NOT NULL GROUP BY city ORDER BY count(*) DESC, city LIMIT ?",
     "state": "SELECT state FROM customers WHERE state IS NOT NULL GROUP BY state ORDER BY count(*) DESC, state LIMIT ?",
@@ -46,11 +50,29 @@ def analyse(store: Store, data: Any, as_of: date | None = None, segment_id: int 
     root, more = parse_lenient(usable if usable is not None else {"match": "all", "rules": []}, catalog)
     problems = [*problems, *more]
     try:
-        result = preview(store, root, as_of, catalog, segment_id=segment_id)
-        steps = tuple(waterfall(store, root, as_of, catalog)) if with_waterfall and root.rules else ()
+        if sum(1 for _, n in walk(root) if isinstance(n, Condition)) <= MAX_LEAVES:
+            result, steps = _one_scan(store, root, as_of, catalog, segment_id)
+        else:
+            result = preview(store, root, as_of, catalog, segment_id=segment_id)
+            steps = tuple(waterfall(store, root, as_of, catalog)) if root.rules else ()
+        steps = steps if with_waterfall else ()
     except RuleError as exc:  # e.g. a saved segment used here refers back to this one
         return Analysis(root, dumps(root), tuple(problems), (), None, (), str(exc))
     return Analysis(root, dumps(root), tuple(problems), tuple(empty_groups(root)), result, steps)
+
+
+def _one_scan(store: Store, root: Group, as_of: date, catalog: Catalog,
+              segment_id: int | None) -> tuple[Preview, tuple[WaterfallStep, ...]]:
+    """Preview and waterfall from a single grouped scan (see truth.py)."""
+    compiled = compile_rule(root, catalog, as_of, segment_id)  # also refuses references back to itself
+    table = truth_table(store, root, as_of, catalog, SAMPLE_SIZE)
+    count, ids = audience(table, root, SAMPLE_SIZE)
+    sample = store.frame(f"SELECT {SAMPLE_COLUMNS} FROM customers c {STATS_JOIN} "
+                         "WHERE c.id IN (SELECT unnest($ids::BIGINT[])) ORDER BY c.id", {"ids": ids})
+    result = Preview(count, table.total, sample, describe(root, catalog, as_of), compiled.select("c.id"),
+                     compiled.params, tuple(empty_groups(root)))
+    steps = tuple(waterfall_steps(table, root, catalog)) if root.rules else ()
+    return result, steps
 
 
 def _usable(node: Any, catalog: Catalog, path: tuple[int, ...]) -> tuple[Any, list[Problem]]:
