@@ -27,6 +27,7 @@ browser:
 bench: $(DEPS)
 	$(PY) bench/customers_page.py --scales S M
 	$(PY) bench/import_csv.py --scales S M
+	$(PY) bench/segments.py --scales S M
 
 clean:
 	rm -rf $(VENV) .pytest_cache artifacts
