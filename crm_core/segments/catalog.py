@@ -134,7 +134,7 @@ class Catalog:
         """The saved segment with this id, or None."""
         try:
             return self.segments.get(int(segment_id))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return None
 
     def segment_by_name(self, name: str) -> SavedRef | None:

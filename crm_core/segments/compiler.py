@@ -25,10 +25,10 @@ _ATTRIBUTE_CASTS = {"integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN
 
 
 def _in_list(expr: str, placeholder: str, size: int) -> str:
-    """`expr` is in a bound list: a list scan for short lists, a hash lookup for long ones (faster each way)."""
+    """`expr` is in a bound list, both lower-cased by DuckDB (not Python: 'İ'); a scan if short, else a hash."""
     if size <= SHORT_LIST:
-        return f"list_contains({placeholder}::VARCHAR[], {expr})"
-    return f"({expr} IN (SELECT unnest({placeholder}::VARCHAR[])))"
+        return f"list_contains(list_transform({placeholder}::VARCHAR[], lambda x: lower(x)), lower({expr}))"
+    return f"(lower({expr}) IN (SELECT lower(unnest({placeholder}::VARCHAR[]))))"
 
 
 def _midnight(day: date) -> datetime:
@@ -154,11 +154,11 @@ class Compiler:
         if key == "between" and spec.type != "date":
             return f"({v} BETWEEN {b(value[0])} AND {b(value[1])})"
         if key == "is":
-            return f"(lower({v}) = {b(value.lower())})"
+            return f"(lower({v}) = lower({b(value)}))"
         if key in ("contains", "starts_with", "ends_with"):
-            return f"{key}(lower({v}), {b(value.lower())})"
+            return f"{key}(lower({v}), lower({b(value)}))"
         if key == "in":
-            return _in_list(f"lower({v})", b([x.lower() for x in value]), len(value))
+            return _in_list(v, b(list(value)), len(value))
         if key in ("is_empty", "never"):
             return f"({v} IS NULL OR trim({v}) = '')" if spec.type == "text" else f"({v} IS NULL)"
         if key == "is_true":
@@ -185,8 +185,7 @@ class Compiler:
         raise RuleError([Problem((), f"operator '{key}' cannot be compiled")])
 
     def _bought(self, spec: FieldSpec, values: tuple[str, ...]) -> str:
-        wanted = self.bind([v.lower() for v in values])
-        has = _in_list(f"lower(i.{spec.sql})", wanted, len(values))
+        has = _in_list(f"i.{spec.sql}", self.bind(list(values)), len(values))
         return (f"(c.id IN (SELECT o.customer_id FROM order_items i JOIN orders o ON o.id = i.order_id "
                 f"WHERE o.{REVENUE_CONDITION} AND {has}))")
 

@@ -9,6 +9,7 @@ a pair [low, high], operators without a value have no "value" key.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -20,6 +21,8 @@ from crm_core.segments.operators import (DAYS, MANY_VALUES, MAX_CONDITIONS, MAX_
                                          TWO_VALUES)
 
 Path = tuple[int, ...]
+THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")  # 1,250.50 (a comma elsewhere is no number: 1,5)
+ISO_DAY = re.compile(r"(\d{4}-\d{2}-\d{2})([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?Z?)?")  # time part ignored
 
 
 @dataclass(frozen=True)
@@ -112,15 +115,24 @@ def dumps(node: Node) -> str:
 
 
 # -- JSON in -------------------------------------------------------------------------------------
+def _shown(raw: Any) -> str:
+    """A value as JSON in a message: "São Paulo", not "S\\u00e3o Paulo"."""
+    return json.dumps(raw, ensure_ascii=False, default=str)
+
+
 def _number(raw: Any, spec: FieldSpec) -> Decimal | int:
     if isinstance(raw, bool) or raw is None or isinstance(raw, (list, dict)):
-        raise ValueError(f"{spec.label} needs a number, not {json.dumps(raw)}")
-    text = str(raw).strip().replace(",", "") if isinstance(raw, str) else repr(raw)
+        raise ValueError(f"{spec.label} needs a number, not {_shown(raw)}")
+    text = str(raw).strip() if isinstance(raw, str) else repr(raw)
+    if THOUSANDS.fullmatch(text):
+        text = text.replace(",", "")
     try:
         number = Decimal(text)
     except InvalidOperation:
         raise ValueError(f"{spec.label} needs a number, not '{str(raw)[:40]}'") from None
-    if not number.is_finite() or abs(number) >= Decimal("1e15"):
+    if not number.is_finite():
+        raise ValueError(f"{spec.label} needs a number, not '{str(raw)[:40]}'")
+    if abs(number) >= Decimal("1e15"):
         raise ValueError(f"{spec.label} needs a number below a million billion, not '{str(raw)[:40]}'")
     if spec.type == "integer":
         if number != number.to_integral_value():
@@ -132,18 +144,22 @@ def _number(raw: Any, spec: FieldSpec) -> Decimal | int:
 def _date(raw: Any, spec: FieldSpec) -> date:
     if isinstance(raw, date):
         return raw
-    problem = ValueError(f"{spec.label} needs a date written YYYY-MM-DD, not {json.dumps(raw, default=str)[:40]}")
-    if not isinstance(raw, str):
+    problem = ValueError(f"{spec.label} needs a date written YYYY-MM-DD, not {_shown(raw)[:40]}")
+    found = ISO_DAY.fullmatch(raw.strip()) if isinstance(raw, str) else None
+    if not found:
         raise problem
     try:
-        return date.fromisoformat(raw.strip()[:10])
+        day = date.fromisoformat(found.group(1))
     except ValueError:
         raise problem from None
+    if day >= date.max:  # the day after it, which `after` and `on` compare with, does not exist
+        raise ValueError(f"{spec.label} needs a date before {date.max.isoformat()}")
+    return day
 
 
 def _text(raw: Any, spec: FieldSpec) -> str:
     if isinstance(raw, bool) or raw is None or isinstance(raw, (list, dict)):
-        raise ValueError(f"{spec.label} needs a text value, not {json.dumps(raw)}")
+        raise ValueError(f"{spec.label} needs a text value, not {_shown(raw)}")
     text = str(raw).strip()
     if not text:
         raise ValueError(f"{spec.label} needs a value")
@@ -162,7 +178,7 @@ def _one(raw: Any, spec: FieldSpec) -> Any:
 
 def _whole(raw: Any, what: str, low: int, high: int) -> int:
     if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
-        raise ValueError(f"{what} needs a whole number, not {json.dumps(raw)}")
+        raise ValueError(f"{what} needs a whole number, not {_shown(raw)}")
     try:
         number = Decimal(str(raw).strip())
     except InvalidOperation:
@@ -199,9 +215,12 @@ def _value(raw: Any, spec: FieldSpec, op_key: str, catalog: Catalog) -> Any:
         return values
     if op.takes == DAYS:
         return _whole(raw, f"{spec.label} {op.label}", 0, MAX_DAYS)
-    segment = catalog.segment(raw)
+    try:
+        segment = catalog.segment(_whole(raw, spec.label, 1, 2**63 - 1))  # not 1.5, true or 1e400
+    except ValueError:
+        segment = None
     if segment is None:
-        raise ValueError(f"there is no saved segment with id {json.dumps(raw)}")
+        raise ValueError(f"there is no saved segment with id {_shown(raw)}")
     return segment.id
 
 
@@ -212,9 +231,9 @@ def _condition(data: dict, catalog: Catalog) -> Condition:
     key, op_key = data.get("field"), data.get("op")
     spec = catalog.field(key) if isinstance(key, str) else None
     if spec is None:
-        raise ValueError(f"unknown field {json.dumps(key)}")
-    if op_key not in OPERATORS:
-        raise ValueError(f"unknown operator {json.dumps(op_key)} for {spec.label}")
+        raise ValueError(f"unknown field {_shown(key)}")
+    if not isinstance(op_key, str) or op_key not in OPERATORS:
+        raise ValueError(f"unknown operator {_shown(op_key)} for {spec.label}")
     if op_key not in spec.operators:
         allowed = ", ".join(OPERATORS[o].label for o in spec.operators)
         raise ValueError(f"{spec.label} cannot use '{OPERATORS[op_key].label}' (choose {allowed})")
@@ -234,7 +253,7 @@ class _Parser:
 
     def node(self, data: Any, path: Path, depth: int) -> Node | None:
         if not isinstance(data, dict):
-            self.problems.append(Problem(path, f"expected a group or a condition, not {json.dumps(data)[:60]}"))
+            self.problems.append(Problem(path, f"expected a group or a condition, not {_shown(data)[:60]}"))
             return None
         if "rules" in data or "match" in data:
             return self.group(data, path, depth)
@@ -258,7 +277,7 @@ class _Parser:
         if unknown:
             message = f"unknown key(s) in a group: {', '.join(sorted(map(str, unknown)))}"
         elif match not in ("all", "any"):
-            message = f"a group matches \"all\" or \"any\", not {json.dumps(match)}"
+            message = f"a group matches \"all\" or \"any\", not {_shown(match)}"
         elif not isinstance(negate, bool):
             message = "a group's \"negate\" is true or false"
         elif not isinstance(rules, list):
@@ -276,6 +295,8 @@ def _load(data: Any) -> Any:
             return json.loads(data)
         except ValueError as exc:
             raise RuleError([Problem((), f"the rule is not valid JSON ({exc})")]) from None
+        except RecursionError:
+            raise RuleError([Problem((), f"the rule is nested far too deep (at most {MAX_DEPTH} groups)")]) from None
     return data
 
 
