@@ -1,0 +1,12 @@
+WITH w1 AS (SELECT customer_id, coalesce(sum(amount) FILTER (WHERE status NOT IN ('cancelled', 'returned')), 0) AS spend, count(*) AS orders FROM orders WHERE ordered_at >= $p1 AND ordered_at < $p2 GROUP BY customer_id), w2 AS (SELECT customer_id, coalesce(sum(amount) FILTER (WHERE status NOT IN ('cancelled', 'returned')), 0) AS spend, count(*) AS orders FROM orders WHERE ordered_at >= $p6 AND ordered_at < $p7 GROUP BY customer_id) SELECT c.id FROM customers c LEFT JOIN w1 ON w1.customer_id = c.id LEFT JOIN w2 ON w2.customer_id = c.id LEFT JOIN customer_stats s ON s.customer_id = c.id WHERE (coalesce((coalesce(w1.spend, 0) >= $p3), false) AND coalesce((coalesce(w1.orders, 0) BETWEEN $p4 AND $p5), false) AND coalesce((coalesce(w2.orders, 0) > $p8), false) AND coalesce((date_diff('day', s.last_order_at::DATE, $p9) <= $p10), false)) ORDER BY c.id
+-- params:
+--   p1 = datetime.datetime(2024, 5, 16, 0, 0)
+--   p2 = datetime.datetime(2024, 6, 16, 0, 0)
+--   p3 = Decimal('100.5')
+--   p4 = 1
+--   p5 = 4
+--   p6 = datetime.datetime(2023, 6, 16, 0, 0)
+--   p7 = datetime.datetime(2024, 6, 16, 0, 0)
+--   p8 = 2
+--   p9 = datetime.date(2024, 6, 15)
+--   p10 = 45
