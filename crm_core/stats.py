@@ -15,13 +15,18 @@ NON_REVENUE_STATUSES = ("cancelled", "returned")
 
 REVENUE_CONDITION = "status NOT IN ('cancelled', 'returned')"
 
+# Average order value in whole cents, rounded half up with integers only: DuckDB divides DECIMALs
+# through a DOUBLE, which stores an average of 9.995 as 9.99.
+_REVENUE_CENTS = f"sum((amount * 100)::BIGINT) FILTER (WHERE {REVENUE_CONDITION})"
+_REVENUE_ORDERS = f"nullif(count(*) FILTER (WHERE {REVENUE_CONDITION}), 0)"
+_AVERAGE_CENTS = f"((2 * {_REVENUE_CENTS} + {_REVENUE_ORDERS}) // (2 * {_REVENUE_ORDERS}))"
+
 _AGGREGATE = f"""
 SELECT customer_id,
        coalesce(sum(amount) FILTER (WHERE {REVENUE_CONDITION}), 0)::DECIMAL(18,2) AS total_spend,
        count(*)::INTEGER AS order_count,
        count(*) FILTER (WHERE {REVENUE_CONDITION})::INTEGER AS revenue_order_count,
-       (sum(amount) FILTER (WHERE {REVENUE_CONDITION})
-          / nullif(count(*) FILTER (WHERE {REVENUE_CONDITION}), 0))::DECIMAL(18,2) AS avg_order_value,
+       {_AVERAGE_CENTS}::DECIMAL(18,0) * 0.01::DECIMAL(3,2) AS avg_order_value,
        min(ordered_at) AS first_order_at,
        max(ordered_at) AS last_order_at
 FROM orders

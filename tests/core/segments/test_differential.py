@@ -187,7 +187,6 @@ def test_the_dataset_has_the_edge_cases_the_generator_relies_on(env):
     assert all(0 < n < len(ref.ids) for n in sizes), sizes
 
 
-@pytest.mark.xfail(strict=True, reason="stats.py divides through a DOUBLE: an average of 9.995 is stored as 9.99")
 def test_average_of_half_a_cent_rounds_up(store):
     """Average order value is rounded half-up to cents (tests/core/reference.py), so 9.99 and 10.00 average 10.00."""
     def work(cur):
