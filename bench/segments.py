@@ -248,17 +248,22 @@ def measure(path: Path, scale: str, repeat: int, warmup: int, naive_repeat: int)
 
     for name, (description, _, raw) in PREVIEW_RULES.items():
         call = lambda root=canonical[name]: preview(store, root, AS_OF, sample_size=SAMPLE)  # noqa: E731
+        busy = OtherCpu()
         cold_ms, first, stats = _timings(call, repeat, warmup)
         results["preview"][name] = {"description": description, "reads_raw_orders": raw, "matches": first.count,
                                     "sample_rows": first.sample.height, "cold_ms": cold_ms, "preview_ms": stats,
+                                    "other_cpu_cores": busy.stop(),
                                     "queries_ms": query_breakdown(store, call, repeat)}
     for name, (description, rule) in WATERFALL_RULES.items():
         root = import_rules(rule, catalog)
         call = lambda root=root: waterfall(store, root, AS_OF)  # noqa: E731
+        busy = OtherCpu()
         cold_ms, steps, stats = _timings(call, repeat, warmup)
         results["waterfall"][name] = {"description": description, "cold_ms": cold_ms, "waterfall_ms": stats,
+                                      "other_cpu_cores": busy.stop(),
                                       "steps": [(s.label, s.alone, s.running) for s in steps]}
     results["peak_rss_mb_segments"] = peak_rss_mb()
+    results["other_cpu_cores_segments"] = other_cpu.stop()  # during the segment timings alone
 
     # The naive baseline, in the same process, after the measurements above.
     if naive_repeat:
@@ -345,7 +350,7 @@ def print_scale(res: dict[str, Any]) -> None:
           f"as of {res['as_of']} (DuckDB threads={res['duckdb_settings'].get('threads')}, "
           f"memory_limit={res['duckdb_settings'].get('memory_limit')})")
     print(f"  {'preview':<14} {'matches':>9} {'cold':>8} {'min':>7} {'median':>7} {'p90':>7} {'catalog':>8} "
-          f"{'count':>7} {'total':>6} {'sample':>7} {'naive':>9} {'naive/prev':>10}  same")
+          f"{'count':>7} {'total':>6} {'sample':>7} {'naive':>9} {'naive/prev':>10}  same  busy")
     for name, e in res["preview"].items():
         q = {k: f"{e['queries_ms'][k]['median']:.1f}" if k in e["queries_ms"] else "-"
              for k in ("catalog", "count", "total", "sample")}
@@ -354,21 +359,24 @@ def print_scale(res: dict[str, Any]) -> None:
               f"{q['total']:>6} {q['sample']:>7} " + (
                   f"{e['naive_total_ms']:>9.0f} {e['speedup_vs_naive']:>9.0f}x  "
                   f"{'yes' if e['naive_count_equals_preview'] else 'NO'}" if "naive_total_ms" in e else
-                  f"{'-':>9} {'-':>10}  -"))
+                  f"{'-':>9} {'-':>10}  -  ") + f"  {e['other_cpu_cores'] or 0:.2f}")
     for name, e in res["waterfall"].items():
         w = e["waterfall_ms"]
         print(f"  waterfall {name:<17} cold {e['cold_ms']:.1f}  min {w['min']:.1f}  median {w['median']:.1f}  "
-              f"p90 {w['p90']:.1f} ms  ({', '.join(f'{r:,}' for _, _, r in e['steps'])})")
+              f"p90 {w['p90']:.1f} ms  busy {e['other_cpu_cores'] or 0:.2f}  "
+              f"({', '.join(f'{r:,}' for _, _, r in e['steps'])})")
     n = res.get("naive") or {"repeat": 0, "load_customers_orders_ms": {"median": 0}, "load_items_ms": {"median": 0}}
     print(f"  naive baseline ({n['repeat']} run(s)): load customers + orders {n['load_customers_orders_ms']['median']:,.0f} ms"
           f", items {n['load_items_ms']['median']:,.0f} ms; naive = load + loop (+ items for the category rule)")
     print("  (times in ms; cold = first call, min/median/p90 over the repeats; catalog/count/total/sample = median "
-          "time per call of each query preview sent)")
+          "time per call of each query preview sent; busy = CPU cores other processes used meanwhile)")
     other = res.get("other_cpu_cores")
     if other is not None:
-        print(f"  other processes used {other:.2f} CPU cores on average (load {res['loadavg_start'][0]:.2f} -> "
+        during = res.get("other_cpu_cores_segments")
+        print(f"  other processes used {other:.2f} CPU cores on average (during the segment timings: "
+              f"{during if during is None else f'{during:.2f}'}; load {res['loadavg_start'][0]:.2f} -> "
               f"{res['loadavg_end'][0]:.2f})" + (" -- the machine was not quiet, timings are inflated"
-                                                  if other > 0.25 else ""))
+                                                  if max(other, during or 0) > 0.25 else ""))
     print(f"  peak RSS: {res['peak_rss_mb_segments']:.0f} MB after the segment runs, "
           f"{res.get('peak_rss_mb_with_naive', 0):.0f} MB after the naive baseline")
     t = res["targets"]
