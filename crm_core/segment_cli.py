@@ -40,7 +40,11 @@ def run(store: Store, args: argparse.Namespace) -> int:
         return 0
     if args.segment_command == "export":
         segment = segment_by_name(store, args.name)
-        sql, params = segment_members_query(store, segment.id)
+        try:
+            sql, params = segment_members_query(store, segment.id)
+        except RuleError as exc:  # e.g. a custom attribute it used is gone
+            print(f"error: the segment '{segment.name}' no longer works: {exc}", file=sys.stderr)
+            return 1
         fmt = args.format or ("parquet" if args.out.suffix.lower() == ".parquet" else "csv")
         rows = export_file(store, sql, params, fmt, args.out)
         print(f"exported {rows:,} members of '{segment.name}' to {args.out}")

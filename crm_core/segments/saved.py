@@ -212,7 +212,10 @@ def overlap(store: Store, ids: Iterable[int]) -> pl.DataFrame:
     flags = []
     for n, ref in enumerate(refs):
         inner = Compiler(catalog, ref.as_of or today(), params, (ref.id,))
-        query = inner.finish(inner.predicate(parse_rules(ref.rules, catalog))).select("c.id")
+        try:
+            query = inner.finish(inner.predicate(parse_rules(ref.rules, catalog))).select("c.id")
+        except RuleError as exc:  # e.g. a custom attribute it used is gone
+            raise ValidationError({"segments": f"The segment '{ref.name}' no longer works: {exc}."}) from None
         flags.append(f"c.id IN ({query}) AS m{n}")
     pairs = [(a, b) for a in range(len(refs)) for b in range(a, len(refs))]
     aggregates = ", ".join(f"count(*) FILTER (WHERE m{a} AND m{b})" for a, b in pairs)

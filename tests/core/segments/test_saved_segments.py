@@ -305,3 +305,18 @@ def test_members_query_uses_the_saved_as_of_date(shop) -> None:
     sql, params = segment_members_query(store, empty)
     assert store.frame(sql, params).height == 0
     assert isinstance(store.frame(sql, params), pl.DataFrame)
+
+
+def test_a_segment_broken_by_a_removed_attribute(shop) -> None:
+    store, _ = shop
+    few = save_segment(store, "Few visits", {"match": "all", "rules": [{"field": "attr:visits", "op": "<", "value": 3}]})
+    ca = save_segment(store, "CA", CA)
+    assert _members(store, few) == who(lambda p: p.visits is not None and p.visits < 3)
+    store.write(lambda cur: cur.execute("DELETE FROM custom_attributes WHERE name = 'visits'"))
+    assert measure_segments(store) == {ca: 3}  # the broken one is left out, not measured as 0
+    assert _sizes(store, few) == [3]
+    with pytest.raises(ValidationError) as err:
+        overlap(store, [ca, few])
+    assert "'Few visits' no longer works" in err.value.errors["segments"]
+    assert list_segments(store)["name"].to_list() == ["CA", "Few visits"]
+    delete_segment(store, few)  # a broken segment can still be deleted

@@ -194,6 +194,15 @@ def test_export_of_an_empty_segment_writes_a_header(shop, capsys) -> None:
     assert frame.height == 0 and "email" in frame.columns
 
 
+def test_export_of_a_segment_that_no_longer_works(shop, capsys, tmp_path) -> None:
+    store, db, _ids, _ = shop
+    save_segment(store, "Few visits", {"match": "all", "rules": [{"field": "attr:visits", "op": "<", "value": 3}]})
+    store.write(lambda cur: cur.execute("DELETE FROM custom_attributes WHERE name = 'visits'"))
+    lines = _fails(capsys, ["--db", db, "segment", "export", "Few visits", "--out", str(tmp_path / "few.csv")])
+    assert "'Few visits' no longer works" in lines[0] and "attr:visits" in lines[0]
+    assert not (tmp_path / "few.csv").exists()
+
+
 def test_export_of_an_unknown_segment(shop, capsys, tmp_path) -> None:
     _store, db, _ids, _ = shop
     lines = _fails(capsys, ["--db", db, "segment", "export", "Nope", "--out", str(tmp_path / "x.csv")])
