@@ -33,6 +33,11 @@ FROM orders
 """
 
 
+def aggregate_sql() -> str:
+    """The per-customer aggregate query (no WHERE, no GROUP BY yet), for callers that need it as of a date."""
+    return _AGGREGATE
+
+
 def rebuild_all(cur: duckdb.DuckDBPyConnection) -> None:
     """Recompute customer_stats for every customer (inside the caller's transaction)."""
     cur.execute("DELETE FROM customer_stats")

@@ -105,7 +105,12 @@ def segment_list(store: Store, user: CurrentUser) -> None:
     picked = st.multiselect("Segments to compare", list(names), default=list(names)[:5], format_func=names.get,
                             max_selections=12, key="seg-overlap-pick")
     if len(picked) >= 2:
-        overlap_view(overlap(store, picked))
+        try:
+            overlap_view(overlap(store, picked))
+        except ValidationError as exc:
+            show_validation(exc)
+        except NotFoundError as exc:
+            st.error(str(exc))
     else:
         st.caption("Pick two segments or more.")
 

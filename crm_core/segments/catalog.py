@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from crm_core.segments.operators import TYPE_OPERATORS
@@ -109,6 +109,7 @@ class Catalog:
 
     attributes: dict[str, str] = field(default_factory=dict)  # name -> data type
     segments: dict[int, SavedRef] = field(default_factory=dict)
+    latest_order: datetime | None = None  # orders after the as-of date make stats be computed as of it
 
     def field(self, key: str) -> FieldSpec | None:
         """The field with this key, or None when the workspace has no such field."""
@@ -146,7 +147,8 @@ class Catalog:
         """This catalog minus one saved segment (a segment being edited may not refer to itself)."""
         if segment_id is None:
             return self
-        return Catalog(self.attributes, {k: v for k, v in self.segments.items() if k != segment_id})
+        return Catalog(self.attributes, {k: v for k, v in self.segments.items() if k != segment_id},
+                       self.latest_order)
 
 
 def load_catalog(store: Store) -> Catalog:
@@ -156,4 +158,4 @@ def load_catalog(store: Store) -> Catalog:
         int(i): SavedRef(int(i), name, json.loads(rules), as_of)
         for i, name, rules, as_of in store.rows("SELECT id, name, rules, as_of FROM segments ORDER BY id")
     }
-    return Catalog(attributes, segments)
+    return Catalog(attributes, segments, store.scalar("SELECT max(ordered_at) FROM orders"))

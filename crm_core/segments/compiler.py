@@ -16,9 +16,10 @@ from typing import Any
 from crm_core.segments.catalog import Catalog, FieldSpec
 from crm_core.segments.operators import NO_VALUE, OPERATORS
 from crm_core.segments.rules import Condition, Group, Node, Problem, RuleError, parse_rules
-from crm_core.stats import REVENUE_CONDITION
+from crm_core.stats import REVENUE_CONDITION, aggregate_sql
 
 STATS_JOIN = "LEFT JOIN customer_stats s ON s.customer_id = c.id"
+STATS_AS_OF_JOIN = "LEFT JOIN stats_as_of s ON s.customer_id = c.id"
 WINDOW_COLUMNS = {"spend_last_days": "spend", "orders_last_days": "orders"}
 SHORT_LIST = 64
 _ATTRIBUTE_CASTS = {"integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN", "date": "DATE"}
@@ -66,6 +67,9 @@ class Compiler:
         self.joins: list[str] = []
         self.ctes: list[str] = []
         self._windows: dict[int, str] = {}
+        # customer_stats holds today's figures: with orders after the as-of date, compute them as of it.
+        latest = catalog.latest_order
+        self.historical = latest is not None and latest >= _midnight(as_of + timedelta(days=1))
 
     # -- parameters and joins ------------------------------------------------------------------
     def bind(self, value: Any) -> str:
@@ -93,6 +97,15 @@ class Compiler:
             self._join(f"LEFT JOIN {alias} ON {alias}.customer_id = c.id")
         return alias
 
+    def use_stats(self) -> None:
+        """Join the per-customer figures as alias `s`: customer_stats, or computed as of the date when needed."""
+        if not self.historical:
+            self._join(STATS_JOIN)
+        elif STATS_AS_OF_JOIN not in self.joins:
+            end = self.bind(_midnight(self.as_of + timedelta(days=1)))
+            self.ctes.append(f"stats_as_of AS ({aggregate_sql()} WHERE ordered_at < {end} GROUP BY customer_id)")
+            self._join(STATS_AS_OF_JOIN)
+
     # -- values --------------------------------------------------------------------------------
     def value_sql(self, cond: Condition) -> str:
         """The SQL expression of a condition's field for one customer (items/segment: membership test)."""
@@ -100,7 +113,7 @@ class Compiler:
         if spec.source == "profile":
             return spec.sql
         if spec.source == "stats":
-            self._join(STATS_JOIN)
+            self.use_stats()
             return spec.sql.replace("$as_of", self.bind(self.as_of)) if "$as_of" in spec.sql else spec.sql
         if spec.source == "window":
             return f"coalesce({self._window(cond.days)}.{WINDOW_COLUMNS[spec.key]}, 0)"

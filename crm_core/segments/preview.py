@@ -2,7 +2,7 @@
 customer is in or out, and the members query for exports."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -10,7 +10,7 @@ import polars as pl
 
 from crm_core.customer_search import EXPORT_COLUMNS
 from crm_core.segments.catalog import Catalog, load_catalog
-from crm_core.segments.compiler import STATS_JOIN, CompiledRule, Compiler, compile_rule, portable_sql
+from crm_core.segments.compiler import Compiler, compile_rule, portable_sql
 from crm_core.segments.describe import describe, describe_condition
 from crm_core.segments.rules import Condition, Group, Node, Path, Problem, empty_groups, walk
 from crm_core.store import Store
@@ -26,11 +26,13 @@ def today() -> date:
     return datetime.now(timezone.utc).date()
 
 
-def with_stats(compiled: CompiledRule) -> CompiledRule:
-    """The same rule with customer_stats joined (for queries that show stats)."""
-    if STATS_JOIN in compiled.joins:
-        return compiled
-    return replace(compiled, joins=(STATS_JOIN, *compiled.joins))
+def sample_frame(store: Store, catalog: Catalog, as_of: date, ids: list[int]) -> pl.DataFrame:
+    """The sample's columns for these customers, with their figures as of the date."""
+    compiler = Compiler(catalog, as_of)
+    compiler.use_stats()
+    compiler.params["ids"] = [int(i) for i in ids]
+    compiled = compiler.finish("c.id IN (SELECT unnest($ids::BIGINT[]))")
+    return store.frame(compiled.select(SAMPLE_COLUMNS, "ORDER BY c.id"), compiled.params)
 
 
 @dataclass(frozen=True)
@@ -67,8 +69,7 @@ def preview(store: Store, root: Group, as_of: date | None = None, catalog: Catal
     sample_ids = f"coalesce(min(c.id, {size}), [])" if size else "[]::BIGINT[]"  # min(x, 0) is an error
     count, ids = store.rows(compiled.select(f"count(*), {sample_ids}"), compiled.params)[0]
     total = int(store.scalar("SELECT count(*) FROM customers") or 0)
-    sample = store.frame(f"SELECT {SAMPLE_COLUMNS} FROM customers c {STATS_JOIN} "
-                         "WHERE c.id IN (SELECT unnest($ids::BIGINT[])) ORDER BY c.id", {"ids": list(ids)})
+    sample = sample_frame(store, catalog, as_of, list(ids))
     return Preview(int(count), total, sample, describe(root, catalog, as_of), compiled.select("c.id"),
                    compiled.params, tuple(empty_groups(root)))
 
@@ -82,7 +83,10 @@ def count_matching(store: Store, root: Group, as_of: date | None = None, catalog
 def members_query(store: Store, root: Group, as_of: date | None = None,
                   catalog: Catalog | None = None) -> tuple[str, dict[str, Any]]:
     """The SQL and values listing every member with the customers export columns."""
-    compiled = with_stats(compile_rule(root, catalog or load_catalog(store), as_of or today()))
+    compiler = Compiler(catalog or load_catalog(store), as_of or today())
+    where = compiler.predicate(root)
+    compiler.use_stats()
+    compiled = compiler.finish(where)
     return compiled.select(EXPORT_COLUMNS, "ORDER BY c.id"), compiled.params
 
 

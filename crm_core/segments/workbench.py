@@ -7,9 +7,9 @@ from datetime import date
 from typing import Any
 
 from crm_core.segments.catalog import Catalog, load_catalog
-from crm_core.segments.compiler import STATS_JOIN, compile_rule
+from crm_core.segments.compiler import compile_rule
 from crm_core.segments.describe import describe
-from crm_core.segments.preview import SAMPLE_COLUMNS, Preview, WaterfallStep, preview, today, waterfall
+from crm_core.segments.preview import Preview, sample_frame, WaterfallStep, preview, today, waterfall
 from crm_core.segments.rules import Condition, Group, Problem, RuleError, dumps, empty_groups, parse_lenient, walk
 from crm_core.segments.truth import MAX_LEAVES, audience, truth_table, waterfall_steps
 from crm_core.store import Store
@@ -67,8 +67,7 @@ def _one_scan(store: Store, root: Group, as_of: date, catalog: Catalog,
     compiled = compile_rule(root, catalog, as_of, segment_id)  # also refuses references back to itself
     table = truth_table(store, root, as_of, catalog, SAMPLE_SIZE)
     count, ids = audience(table, root, SAMPLE_SIZE)
-    sample = store.frame(f"SELECT {SAMPLE_COLUMNS} FROM customers c {STATS_JOIN} "
-                         "WHERE c.id IN (SELECT unnest($ids::BIGINT[])) ORDER BY c.id", {"ids": ids})
+    sample = sample_frame(store, catalog, as_of, ids)
     result = Preview(count, table.total, sample, describe(root, catalog, as_of), compiled.select("c.id"),
                      compiled.params, tuple(empty_groups(root)))
     steps = tuple(waterfall_steps(table, root, catalog)) if root.rules else ()

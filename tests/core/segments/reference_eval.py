@@ -90,7 +90,8 @@ class Reference:
         return self._values[key]
 
     def _value(self, field: str, days: int | None, cid: int, as_of: date) -> Any:
-        person, orders = self.people[cid], self.orders[cid]
+        person = self.people[cid]
+        orders = [o for o in self.orders[cid] if o["ordered_at"].date() <= as_of]  # figures as of that day
         revenue = [o for o in orders if o["status"] not in NO_REVENUE]
         if field in TEXT_FIELDS:
             return person[field]
