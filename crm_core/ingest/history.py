@@ -147,7 +147,37 @@ def _restore(cur: duckdb.DuckDBPyConnection, import_id: int, kind: str) -> None:
                    FROM customer_snapshots s WHERE s.import_id = $i AND s.action = 'updated' AND s.id = customers.id""", i)
     cur.execute("""DELETE FROM custom_attributes a WHERE a.first_import_id = $i AND NOT EXISTS
                    (SELECT 1 FROM customers c WHERE json_exists(c.attributes, '$.' || a.name))""", i)
+    _refuse_taken_keys(cur, import_id)
     stats.refresh_listed(cur, "undo_touched")
+
+
+# Restored records whose e-mail or external id another record has taken since the import (an edit made by
+# hand: later imports block the undo instead). Checked after the restore, inside its transaction.
+_TAKEN = """
+SELECT * FROM (
+    SELECT 'customer #' || c.id || ' now has the e-mail ''' || c.email || ''' that undoing gives back to customer #'
+           || s.id
+    FROM customer_snapshots s JOIN customers c ON c.email = s.email AND c.id <> s.id
+    WHERE s.import_id = $i AND s.action = 'updated'
+    UNION ALL
+    SELECT 'customer #' || c.id || ' now has the external id ''' || c.external_id
+           || ''' that undoing gives back to customer #' || s.id
+    FROM customer_snapshots s JOIN customers c ON c.external_id = s.external_id AND c.id <> s.id
+    WHERE s.import_id = $i AND s.action = 'updated'
+    UNION ALL
+    SELECT 'order #' || o.id || ' now has the order number ''' || o.external_id
+           || ''' that undoing gives back to order #' || s.id
+    FROM order_snapshots s JOIN orders o ON o.external_id = s.external_id AND o.id <> s.id
+    WHERE s.import_id = $i AND s.action = 'updated'
+) LIMIT 1
+"""
+
+
+def _refuse_taken_keys(cur: duckdb.DuckDBPyConnection, import_id: int) -> None:
+    taken = cur.sql(_TAKEN, params={"i": import_id}).fetchall()
+    if taken:
+        raise ValidationError({"import": f"Undo would give two records the same key: {taken[0][0]}. "
+                                         "Change one of them first."})
 
 
 def undo_import(store: Store, import_id: int, user: str | None = None) -> UndoPlan:

@@ -132,3 +132,26 @@ def test_failure_in_a_later_step_keeps_the_earlier_ones(store):
     assert store.schema_version() == NEXT  # each step has its own transaction
     assert "customer_notes" in _tables(store)
     assert "tags" not in _tables(store)
+
+
+def test_fast_import_storage_rebuilds_customers_and_orders_without_unique_indexes(tmp_path, reopen):
+    old = reopen(MIGRATIONS[:2])  # a workspace made before version 3
+    ids = _seed(old)
+    create_customer(old, CustomerInput(name="Bob", email="bob@example.com", external_id="B-1"))
+    before = {t: old.rows(f"SELECT * FROM {t} ORDER BY id") for t in ("customers", "orders")}
+    assert old.scalar("SELECT count(*) FROM duckdb_indexes()") == 2
+
+    new = reopen(MIGRATIONS)
+
+    assert new.schema_version() == 3
+    for table in ("customers", "orders"):
+        assert new.rows(f"SELECT * FROM {table} ORDER BY id") == before[table]
+    assert new.scalar("SELECT count(*) FROM duckdb_indexes()") == 0
+    kinds = new.rows("SELECT table_name, constraint_type FROM duckdb_constraints() "
+                     "WHERE table_name IN ('customers', 'orders') AND constraint_type <> 'NOT NULL' ORDER BY 1")
+    assert kinds == [("customers", "PRIMARY KEY"), ("orders", "PRIMARY KEY")]
+    with pytest.raises(duckdb.ConstraintException):
+        new.write(lambda cur: cur.execute("INSERT INTO customers (id) VALUES (99)"))  # name is still required
+    cid = create_customer(new, CustomerInput(name="Cy", email="cy@example.com"))
+    oid = create_order(new, OrderInput(customer_id=cid, ordered_at="2024-05-02", amount="1"))
+    assert cid > max(r[0] for r in before["customers"]) and oid > ids[1]  # the sequences went on
