@@ -161,6 +161,17 @@ class Store:
         self._con.close()
 
 
+def reserve_ids(cur: duckdb.DuckDBPyConnection, sequence: str, count: int) -> int:
+    """Take `count` consecutive values of a sequence (a name from the schema) at once; return the first."""
+    if count <= 0:
+        return 0
+    first, last = cur.sql(f"SELECT min(v), max(v) FROM (SELECT nextval('{sequence}') AS v FROM range(?))",
+                          params=[int(count)]).fetchall()[0]
+    if last - first + 1 != count:  # someone else took values meanwhile: start the transaction again
+        raise duckdb.TransactionException(f"Conflict on sequence {sequence}: values taken by another writer")
+    return int(first)
+
+
 def _rollback_quietly(cur: duckdb.DuckDBPyConnection) -> None:
     try:
         cur.rollback()

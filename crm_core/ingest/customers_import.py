@@ -4,7 +4,7 @@ from __future__ import annotations
 import duckdb
 
 from crm_core.ingest.options import ImportContext
-from crm_core.ingest.parsing import reject, reject_duplicates
+from crm_core.ingest.parsing import ParsedExtras, reject, reject_duplicates
 
 # Profile columns an import can set, with the fields that feed them.
 PROFILE = {"external_id": ("external_id",), "name": ("name", "first_name", "last_name"), "email": ("email",),
@@ -32,6 +32,11 @@ def _attributes_patch(ctx: ImportContext) -> str:
     # Attribute names match mapping.ATTRIBUTE_NAME (checked before planning), so they are safe as literals.
     keep = "lambda x: true" if ctx.options.blank_overwrites else "lambda x: x.v IS NOT NULL"
     return f"to_json(map_from_entries(list_filter([{entries}], {keep})))::JSON"
+
+
+def parsed_extras(ctx: ImportContext) -> ParsedExtras:
+    """Nothing beyond the parsed values: this kind matches rows with the workspace after checking them."""
+    return ParsedExtras()
 
 
 def plan(cur: duckdb.DuckDBPyConnection, ctx: ImportContext) -> None:
@@ -86,7 +91,6 @@ def plan(cur: duckdb.DuckDBPyConnection, ctx: ImportContext) -> None:
         LEFT JOIN customers c ON c.id = coalesce(m.by_id, m.by_email)
         WHERE p.reason IS NULL""",
     )
-    cur.execute("ALTER TABLE import_parsed ADD COLUMN action VARCHAR")
     cur.execute("UPDATE import_parsed p SET action = cp.action FROM import_customer_plan cp WHERE p.row_idx = cp.row_idx")
     _plan_alias_rows(cur, ctx)
 
@@ -118,8 +122,8 @@ def _plan_alias_rows(cur: duckdb.DuckDBPyConnection, ctx: ImportContext) -> None
         LEFT JOIN customer_aliases al ON al.alias = a.v_alias_id"""
     )
     cur.execute(
-        """INSERT INTO import_parsed BY NAME
-        SELECT a.* EXCLUDE (reason_code, reason, first_row),
+        f"""INSERT INTO import_parsed BY NAME
+        SELECT a.* EXCLUDE ({', '.join(sorted(ctx.generated | {'reason_code', 'reason', 'first_row', 'action'}))}),
                CASE WHEN p.first_reason IS NOT NULL THEN 'group_rejected'
                     WHEN p.alias_owner IS NOT NULL AND p.alias_owner IS DISTINCT FROM p.match_id THEN 'conflict' END
                  AS reason_code,
@@ -162,8 +166,7 @@ def apply(cur: duckdb.DuckDBPyConnection, ctx: ImportContext, import_id: int) ->
         FROM import_customer_plan p JOIN import_new_customers n USING (row_idx)
         JOIN import_parsed v USING (row_idx)""",
     )
-    ctx.run(cur, "INSERT INTO customer_snapshots (import_id, action, id) "
-                 "SELECT $imp, 'created', id FROM import_new_customers", imp=import_id)
+    ctx.run(cur, "INSERT INTO created_customers SELECT $imp, id FROM import_new_customers", imp=import_id)
     ctx.run(
         cur,
         """INSERT INTO customer_aliases

@@ -91,9 +91,9 @@ def _pipeline(cur: duckdb.DuckDBPyConnection, kind: str, source: SourceFile, map
     rate = total / max(time.perf_counter() - started, 1e-6)
     progress(0.35, f"Read {total:,} rows ({rate:,.0f} rows/s). Checking values...")
     setup = prepare_setup(cur, kind, source, mapping, options.date_formats)
-    build_parsed(cur, kind, source, mapping, setup)
     mapped = frozenset(t for h in source.headers if (t := mapping.get(h, "")) and ":" not in t)
     ctx = ImportContext(kind, source, dict(mapping), options, setup, utc_now(), mapped)
+    build_parsed(cur, ctx, PLANNERS[kind].parsed_extras(ctx))
     for header in setup.ambiguous_dates:
         ctx.notes.append(f"Dates in '{header}' read as month/day (M/D/YYYY): every value fits both M/D and D/M. "
                          "If they are day/month, choose D/M/YYYY for this column under Options.")

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import gzip
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
 
-from crm_core.ingest.parse_sql import CellRule, SqlParams, detect_date_format, detect_decimal_comma, typed_sql
+from crm_core.ingest.parse_sql import (VALUE, CellRule, SqlParams, blank, detect_date_format,
+                                      detect_decimal_comma, typed_sql)
 from crm_core.ingest.sniff import ImportFileError, SourceFile, file_sha256
 from tests.core.ingest.helpers import sniff, write
 
@@ -232,6 +234,15 @@ def test_detect_date_format(cur, values: list[str], expected: tuple[str, bool]) 
     assert detect_date_format(cur, values) == expected
 
 
+def test_numbers_no_unix_time_can_hold_are_no_dates(cur) -> None:
+    values = ["NaN", "1e300", "99999999999999999", "-inf", "1700000000"]
+    detect_date_format(cur, values)  # tries every format on them: Unix time used to fail on these
+    rows = typed(cur, "datetime", values, date_format="epoch")
+    assert [v for v, _ in rows] == [None, None, None, datetime(1, 1, 1), datetime(2023, 11, 14, 22, 13, 20)]
+    assert [e for _, e in rows][:3] == [f"Field: '{v}' is not a date (expected Unix time (seconds or milliseconds))"
+                                       for v in values[:3]]
+
+
 def test_detect_date_format_ignores_implausible_years(cur) -> None:
     assert detect_date_format(cur, ["20240105", "20231231"]) == ("ymd", False)  # before epoch: a tie goes to ymd
     assert detect_date_format(cur, ["1/2/1850", "3/4/1850"]) == ("iso", False)  # before 1900: nothing fits
@@ -253,8 +264,10 @@ def test_detect_decimal_comma(values: list[str], expected: bool) -> None:
 
 def typed(cur, kind: str, values: list[str], **rule) -> list:
     params = SqlParams()
-    value, error = typed_sql("v", CellRule(kind, "Field", **rule), params)
-    sql = f"SELECT {value}, {error} FROM (SELECT unnest($values) AS v, generate_subscripts($values, 1) AS i) ORDER BY i"
+    value, error = typed_sql("t", CellRule(kind, "Field", **rule), params)
+    cells = "SELECT unnest($values) AS v, generate_subscripts($values, 1) AS i"
+    sql = (f"SELECT x, {error.replace(VALUE, 'x')} FROM (SELECT *, {value} AS x FROM "
+           f"(SELECT {blank('v')} AS t, i FROM ({cells}))) ORDER BY i")
     params.values["values"] = values
     return cur.sql(sql, params=params.used_in(sql)).fetchall()
 
