@@ -11,8 +11,8 @@ import duckdb
 
 from crm_core import stats
 from crm_core.ingest.options import ImportContext
-from crm_core.ingest.parsing import ParsedExtras, first_sql, reject, reject_duplicates, reject_rest_of_group
-from crm_core.store import reserve_ids
+from crm_core.ingest.parsing import (ParsedExtras, first_sql, number_rows, reject, reject_duplicates,
+                                     reject_rest_of_group)
 
 CUSTOMER_FIELDS = ("customer_ref", "customer_email", "customer_name", "customer_city", "customer_state",
                    "customer_country", "item_product_id", "item_name", "item_category", "ordered_at", "currency",
@@ -213,28 +213,21 @@ def apply(cur: duckdb.DuckDBPyConnection, ctx: ImportContext, import_id: int) ->
         FROM (SELECT p.*, coalesce(p.n_customer_id, nc.id) AS customer_id FROM import_order_updates p {new_customers}) w
         WHERE orders.id = w.order_id""",
     )
-    # New orders go straight from the plan into orders, their ids taken from the sequence in one block (a call of
-    # nextval per row, or numbering rows with a window, cost 1.5-2.5 s per 10M orders), in file order: numbered by
-    # row when nearly every row is a new order (the ids of the few others stay unused), else one after the other.
-    low, high, created = cur.sql("SELECT min(row_idx), max(row_idx), count(*) FROM import_orders "
-                                 "WHERE reason IS NULL AND action = 'create'").fetchall()[0]
-    by_row = created > 0 and (high - low + 1) - created <= created // 100
-    taken = high - low + 1 if by_row else created
-    first = reserve_ids(cur, "order_ids", taken)
-    number = "$first + p.row_idx - $low" if by_row else "$first - 1 + row_number() OVER (ORDER BY p.row_idx)"
+    # New orders go straight from the plan into orders.
+    ids = number_rows(cur, "order_ids", "import_orders", "reason IS NULL AND action = 'create'")
     new = decided_sql(ctx, "found_customer", None)
     ctx.run(
         cur,
-        f"""INSERT INTO orders SELECT {number}, p.v_external_id, coalesce(p.found_customer, nc.id), p.n_ordered_at,
+        f"""INSERT INTO orders SELECT {ids.sql}, p.v_external_id, coalesce(p.found_customer, nc.id), p.n_ordered_at,
                p.n_amount, p.n_currency, p.n_status, $imp, $now, $now
         FROM (SELECT row_idx, v_external_id, found_customer,
                      {', '.join(f'{expr} AS {name}' for name, expr in new.items())}
               FROM import_orders WHERE reason IS NULL AND action = 'create') p {new_customers}""",
-        imp=import_id, first=first, low=low,
+        imp=import_id, **ids.params,
     )
     created_rows = "(SELECT id, external_id, customer_id FROM orders WHERE id BETWEEN $first AND $last)"
     ctx.run(cur, f"INSERT INTO created_orders SELECT $imp, id, customer_id FROM {created_rows}",
-            imp=import_id, first=first, last=first + taken - 1)
+            imp=import_id, first=ids.first, last=ids.last)
     if ctx.has("item_name") or ctx.has("item_product_id"):
         ctx.run(
             cur,
@@ -243,7 +236,7 @@ def apply(cur: duckdb.DuckDBPyConnection, ctx: ImportContext, import_id: int) ->
             FROM import_orders p JOIN {created_rows} o ON o.external_id = p.v_external_id
             WHERE p.reason IS NULL AND p.action = 'create'
               AND (p.v_item_name IS NOT NULL OR p.v_item_product_id IS NOT NULL)""",
-            first=first, last=first + taken - 1,
+            first=ids.first, last=ids.last,
         )
     ctx.run(
         cur,
@@ -252,6 +245,6 @@ def apply(cur: duckdb.DuckDBPyConnection, ctx: ImportContext, import_id: int) ->
         UNION SELECT coalesce(u.n_customer_id, nc.id) FROM import_order_updates u
               LEFT JOIN import_order_customers nc ON nc.customer_key = u.new_customer_key
         UNION SELECT old_customer_id FROM import_order_updates WHERE old_customer_id IS NOT NULL""",
-        first=first, last=first + taken - 1,
+        first=ids.first, last=ids.last,
     )
     stats.refresh_listed(cur, "import_touched")

@@ -17,6 +17,7 @@ from crm_core.ingest.parse_sql import (TEXT_LIMIT, VALUE, CellRule, SqlParams, b
                                       detect_decimal_comma, typed_sql)
 from crm_core.ingest.sniff import SourceFile
 from crm_core.ingest.staging import cell, line_numbers_sql
+from crm_core.store import reserve_ids
 
 if TYPE_CHECKING:
     from crm_core.ingest.options import ImportContext
@@ -242,6 +243,32 @@ def reject_duplicates(cur: duckdb.DuckDBPyConnection, column: str, what: str, ta
         WHERE {table}.row_idx = d.row_idx AND d.n > 1 AND {table}.reason IS NULL""",
         {"what": what},
     )
+
+
+@dataclass(frozen=True)
+class IdBlock:
+    """Ids for new records taken from a sequence at once: `sql` numbers a row from its row_idx, with `params`."""
+
+    sql: str
+    params: dict
+    first: int
+    last: int
+
+
+def number_rows(cur: duckdb.DuckDBPyConnection, sequence: str, table: str, condition: str) -> IdBlock:
+    """Ids from `sequence` for the rows of `table` matching `condition`, in file order, taken in one block.
+
+    A call of nextval per row, or a window numbering the rows, cost 1.5-2.5 s per 10M rows. When nearly every row
+    in the range of row_idx is new, a row's id follows from its row_idx (the few ids between stay unused)."""
+    low, high, count = cur.sql(f"SELECT min(row_idx), max(row_idx), count(*) FROM {table} WHERE {condition}"
+                               ).fetchall()[0]
+    by_row = count > 0 and (high - low + 1) - count <= count // 100
+    taken = high - low + 1 if by_row else count
+    first = reserve_ids(cur, sequence, taken)
+    if by_row:
+        return IdBlock("($id_first + row_idx - $id_low)", {"id_first": first, "id_low": low}, first, first + taken - 1)
+    return IdBlock("($id_first - 1 + row_number() OVER (ORDER BY row_idx))", {"id_first": first}, first,
+                   first + taken - 1)
 
 
 def first_sql(column: str, alias: str | None = None) -> str:
