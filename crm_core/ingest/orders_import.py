@@ -238,6 +238,10 @@ def apply(cur: duckdb.DuckDBPyConnection, ctx: ImportContext, import_id: int) ->
               AND (p.v_item_name IS NOT NULL OR p.v_item_product_id IS NOT NULL)""",
             first=ids.first, last=ids.last,
         )
+    written = ids.count + int(cur.sql("SELECT count(*) FROM import_order_updates").fetchall()[0][0])
+    if written > cur.sql("SELECT count(*) FROM customers").fetchall()[0][0]:
+        stats.rebuild_all(cur)  # more orders written than there are customers: listing whose stats changed costs more
+        return
     ctx.run(
         cur,
         f"""CREATE OR REPLACE TEMP TABLE import_touched AS

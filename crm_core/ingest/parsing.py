@@ -230,8 +230,11 @@ def reject_rest_of_group(cur: duckdb.DuckDBPyConnection, column: str, what: str)
 def reject_duplicates(cur: duckdb.DuckDBPyConnection, column: str, what: str, table: str = "import_parsed",
                       shown: str | None = None) -> None:
     """Reject every later row that repeats a value of `column` (an expression) already seen in the file."""
-    # Counting distinct values costs less than numbering every row in its group; most files repeat nothing.
-    if not cur.sql(f"SELECT count({column}) > count(DISTINCT {column}) FROM {table} WHERE reason IS NULL").fetchall()[0][0]:
+    # Counting distinct values costs less than numbering every row in its group; most files repeat nothing. Their
+    # hashes are counted (10M ids: 0.9 -> 0.65 s): as many hashes as values means no value repeats; fewer (a repeat,
+    # or very rarely two values with one hash) leads to the exact numbering below.
+    if not cur.sql(f"SELECT count(*) > count(DISTINCT hash({column})) FROM {table} "
+                   f"WHERE reason IS NULL AND ({column}) IS NOT NULL").fetchall()[0][0]:
         return
     cur.execute(
         f"""UPDATE {table} SET reason_code = 'duplicate',
@@ -247,12 +250,14 @@ def reject_duplicates(cur: duckdb.DuckDBPyConnection, column: str, what: str, ta
 
 @dataclass(frozen=True)
 class IdBlock:
-    """Ids for new records taken from a sequence at once: `sql` numbers a row from its row_idx, with `params`."""
+    """Ids for `count` new records taken from a sequence at once (first to last): `sql` numbers a row from its row_idx,
+    with `params`."""
 
     sql: str
     params: dict
     first: int
     last: int
+    count: int
 
 
 def number_rows(cur: duckdb.DuckDBPyConnection, sequence: str, table: str, condition: str) -> IdBlock:
@@ -266,9 +271,10 @@ def number_rows(cur: duckdb.DuckDBPyConnection, sequence: str, table: str, condi
     taken = high - low + 1 if by_row else count
     first = reserve_ids(cur, sequence, taken)
     if by_row:
-        return IdBlock("($id_first + row_idx - $id_low)", {"id_first": first, "id_low": low}, first, first + taken - 1)
+        return IdBlock("($id_first + row_idx - $id_low)", {"id_first": first, "id_low": low}, first, first + taken - 1,
+                       count)
     return IdBlock("($id_first - 1 + row_number() OVER (ORDER BY row_idx))", {"id_first": first}, first,
-                   first + taken - 1)
+                   first + taken - 1, count)
 
 
 def first_sql(column: str, alias: str | None = None) -> str:

@@ -148,14 +148,14 @@ def test_fast_import_storage_rebuilds_customers_and_orders_without_unique_indexe
         cur.execute("INSERT INTO customer_snapshots SELECT 2, 'updated', * FROM customers WHERE id = ?", [cid])
 
     old.write(snapshots)
-    before = {t: old.rows(f"SELECT * FROM {t} ORDER BY id") for t in ("customers", "orders")}
+    before = {t: old.rows(f"SELECT * FROM {t} ORDER BY ALL") for t in ("customers", "orders", "customer_stats")}
     assert old.scalar("SELECT count(*) FROM duckdb_indexes()") == 2
 
     new = reopen(MIGRATIONS)
 
     assert new.schema_version() == 3
-    for table in ("customers", "orders"):
-        assert new.rows(f"SELECT * FROM {table} ORDER BY id") == before[table]
+    for table in ("customers", "orders", "customer_stats"):
+        assert new.rows(f"SELECT * FROM {table} ORDER BY ALL") == before[table]
     assert new.scalar("SELECT count(*) FROM duckdb_indexes()") == 0
     assert new.rows("SELECT * FROM created_customers") == [(1, cid)]
     assert new.rows("SELECT * FROM created_orders") == [(1, oid, cid)]
@@ -163,10 +163,12 @@ def test_fast_import_storage_rebuilds_customers_and_orders_without_unique_indexe
     assert new.rows("SELECT import_id, action, id FROM customer_snapshots") == [(2, "updated", cid)]
     assert new.scalar("SELECT count(*) FROM order_snapshots") + new.scalar("SELECT count(*) FROM item_snapshots") == 0
     kinds = new.rows("SELECT table_name, constraint_type FROM duckdb_constraints() "
-                     "WHERE table_name IN ('customers', 'orders') AND constraint_type <> 'NOT NULL' ORDER BY 1")
+                     "WHERE table_name IN ('customers', 'orders', 'customer_stats') AND constraint_type <> 'NOT NULL' "
+                     "ORDER BY 1")
     assert kinds == [("customers", "PRIMARY KEY")]
     with pytest.raises(duckdb.ConstraintException):
         new.write(lambda cur: cur.execute("INSERT INTO customers (id) VALUES (99)"))  # name is still required
     new_cid = create_customer(new, CustomerInput(name="Cy", email="cy@example.com"))
     new_oid = create_order(new, OrderInput(customer_id=new_cid, ordered_at="2024-05-02", amount="1"))
     assert new_cid > max(r[0] for r in before["customers"]) and new_oid > oid  # the sequences went on
+    assert new.rows("SELECT customer_id, order_count FROM customer_stats ORDER BY 1") == [(cid, 1), (new_cid, 1)]
