@@ -230,11 +230,14 @@ def reject_rest_of_group(cur: duckdb.DuckDBPyConnection, column: str, what: str)
 def reject_duplicates(cur: duckdb.DuckDBPyConnection, column: str, what: str, table: str = "import_parsed",
                       shown: str | None = None) -> None:
     """Reject every later row that repeats a value of `column` (an expression) already seen in the file."""
-    # Counting distinct values costs less than numbering every row in its group; most files repeat nothing. Their
-    # hashes are counted (10M ids: 0.9 -> 0.65 s): as many hashes as values means no value repeats; fewer (a repeat,
-    # or very rarely two values with one hash) leads to the exact numbering below.
-    if not cur.sql(f"SELECT count(*) > count(DISTINCT hash({column})) FROM {table} "
-                   f"WHERE reason IS NULL AND ({column}) IS NOT NULL").fetchall()[0][0]:
+    # Most files repeat nothing, and finding that out is the costly part: the values' hashes are sorted in NumPy (10M
+    # ids: 0.2 s, against 0.65 s for DuckDB to count distinct hashes and 0.9 s to count distinct values). No two equal
+    # neighbours means no value repeats; two (a repeat, or very rarely two values with one hash) lead to the exact
+    # numbering below.
+    hashes = cur.sql(f"SELECT hash({column}) AS h FROM {table} WHERE reason IS NULL AND ({column}) IS NOT NULL"
+                     ).fetchnumpy()["h"]
+    hashes.sort()
+    if not (hashes[1:] == hashes[:-1]).any():
         return
     cur.execute(
         f"""UPDATE {table} SET reason_code = 'duplicate',
