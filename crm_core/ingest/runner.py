@@ -212,9 +212,9 @@ def commit(store: Store, kind: str, source: SourceFile, mapping: Mapping[str, st
     try:
         with memory_budget(store):
             summary = store.write(work)
-    except duckdb.ConstraintException as exc:
-        raise ImportFileError("Two rows of the file would give the same id or e-mail to different records "
-                              f"({str(exc).splitlines()[0]}). Nothing was imported.") from exc
+    except duckdb.ConstraintException as exc:  # ids and e-mails are checked by the plans; this is the safety net
+        raise ImportFileError(f"The import would break a rule of the workspace ({str(exc).splitlines()[0]}). "
+                              "Nothing was imported.") from exc
     progress(1.0, f"Imported {summary.rows_total:,} rows in {summary.seconds:.1f}s "
                   f"({summary.rows_per_second:,.0f} rows/s).")
     return summary

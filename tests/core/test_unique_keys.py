@@ -10,6 +10,7 @@ import pytest
 from crm_core import customer_records, order_records
 from crm_core.customer_records import CustomerInput, create_customer, update_customer
 from crm_core.ingest import customers_import, history
+from crm_core.ingest.sniff import ImportFileError
 from crm_core.order_records import OrderInput, create_order, update_order
 from crm_core.store import Store
 from crm_core.validation import ValidationError
@@ -117,3 +118,17 @@ def test_undo_refuses_to_give_back_an_order_number_taken_since(store: Store, tmp
     with pytest.raises(ValidationError, match="now has the order number 'O1'"):
         history.undo_import(store, second.import_id)
     assert store.rows("SELECT external_id, amount::VARCHAR FROM orders ORDER BY id") == [("O1-b", "7.00"), ("O1", "1.00")]
+
+
+def test_a_broken_rule_of_the_workspace_is_reported_and_nothing_is_imported(store: Store, tmp_path: Path,
+                                                                           monkeypatch) -> None:
+    original = customers_import.apply
+
+    def apply_then_break_a_rule(cur, ctx, import_id):
+        original(cur, ctx, import_id)
+        cur.execute("INSERT INTO customers (id, name, created_at, updated_at) VALUES (99, NULL, now(), now())")
+
+    monkeypatch.setattr(customers_import, "apply", apply_then_break_a_rule)
+    with pytest.raises(ImportFileError, match="would break a rule of the workspace .*Nothing was imported"):
+        run(store, tmp_path, "customers", write(tmp_path, "c.csv", "id,name\nC1,Ann\n"))
+    assert store.rows("SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM imports)") == [(0, 0)]
