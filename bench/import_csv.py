@@ -9,14 +9,15 @@ orders), each timed end to end: sniff_file + suggest_mapping + runner.commit (pa
 upsert, stats refresh, history, commit). The baseline, in the same run: CREATE TABLE t AS SELECT *
 FROM read_csv(path) into a fresh DuckDB file, per CSV file; and, to show what the workspace's schema
 costs by itself, the same file inserted with one INSERT ... SELECT FROM read_csv into the customers or
-orders table of a fresh workspace (same primary keys, unique and plain indexes; no checks, no plan,
+orders table of a fresh workspace (the table's own keys and indexes; no checks, no plan,
 no history: "into schema").
 
 Every import and every baseline runs in its own child process (this script with a hidden flag), so
 the peak memory reported for it (VmHWM, the child's peak resident set) is its own. The runner's
 progress callback is timestamped to show where the time goes: read (scan the file into a staging
-table), check (parse and validate every cell), plan (match with the workspace, decide an action per
-row, count), write (insert/update, before-images, stats) and record (rejects, history row, commit).
+table), check (parse and validate every cell; orders and customers are matched with the workspace in
+the same pass), plan (duplicates, reasons, an action per row, counts), write (insert/update,
+before-images, stats) and record (rejects, history row, commit).
 """
 from __future__ import annotations
 
@@ -154,7 +155,7 @@ FLOOR_SQL = {
 
 
 def run_floor(scale: str, kind: str) -> dict[str, Any]:
-    """The CSV inserted straight into the workspace's table of a fresh file (its indexes, none of the checks)."""
+    """The CSV inserted straight into the workspace's table of a fresh file (its keys, none of the checks)."""
     from crm_core.store import Store
     from customers_page import OtherCpu
 
@@ -242,7 +243,7 @@ def print_scale(res: dict[str, Any]) -> None:
               f"{f['baseline_median_s']:>10.2f} {f['ratio']:>5.1f}x {f['schema_median_s']:>9.2f} "
               f"{f['ratio_to_schema']:>5.1f}x  {'yes' if f['all_rows_created'] else 'NO'}")
     print("  (read_csv = CREATE TABLE t AS SELECT * FROM read_csv(path) into a fresh file; schema = INSERT ... SELECT "
-          "FROM read_csv into the workspace's table, with its indexes; ratios = import / those; peak MB = the "
+          "FROM read_csv into the workspace's table, with its keys; ratios = import / those; peak MB = the "
           "import child's peak resident memory)")
     print("  where the time goes (median seconds per stage):")
     for kind, f in res["files"].items():

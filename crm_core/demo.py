@@ -154,7 +154,8 @@ def generate(customers: int, orders: int, seed: int = DEFAULT_SEED, anchor: date
 # Everything that describes customers and orders; saved column mappings are settings and stay.
 RESET_TABLES = (
     "order_items", "orders", "customer_stats", "customers", "customer_aliases", "custom_attributes",
-    "import_rejects", "customer_snapshots", "order_snapshots", "item_snapshots", "imports",
+    "import_rejects", "customer_snapshots", "order_snapshots", "item_snapshots", "created_customers", "created_orders",
+    "created_items", "imports",
 )
 
 

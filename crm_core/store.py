@@ -25,12 +25,23 @@ class WriteConflictError(RuntimeError):
     """A write kept conflicting with concurrent writes and was given up; nothing was written."""
 
 
+_WRITE_LOCKS: dict[str, threading.RLock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def _write_lock(path: Path) -> threading.RLock:
+    """The lock every write transaction on this workspace file takes, shared by all its Stores in this process."""
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(str(path.resolve()), threading.RLock())
+
+
 class Store:
     """A workspace file with its single connection; hand out cursors, run verified writes."""
 
     def __init__(self, path: str | Path, migrations: Sequence[Migration] = MIGRATIONS):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._write_lock = _write_lock(self.path)
         try:
             self._con = duckdb.connect(str(self.path))
         except duckdb.IOException as exc:
@@ -73,29 +84,30 @@ class Store:
 
     # -- writing -------------------------------------------------------------------------------
     def write(self, work: Callable[[duckdb.DuckDBPyConnection], T], retries: int = 6) -> T:
-        """Run `work(cursor)` in one transaction; retry write conflicts and verify the commit landed."""
+        """Run `work(cursor)` in one transaction, one writer at a time; retry conflicts and verify the commit landed."""
+        # Writes take turns (DuckDB lets one process open the file, so a lock in this process covers every writer):
+        # the uniqueness of e-mails and external ids is checked by the code before it writes, not by an index,
+        # and a check and its write must not interleave with another writer's.
         last: Exception | None = None
         for attempt in range(retries):
             token = uuid.uuid4().hex
-            with self.cursor() as cur:
-                cur.begin()
-                try:
-                    result = work(cur)
-                    cur.execute(
-                        "INSERT INTO write_tokens VALUES (?, now()::TIMESTAMP)", [token]
-                    )
-                    cur.commit()
-                except duckdb.TransactionException as exc:
-                    last = exc
-                    _rollback_quietly(cur)
-                    time.sleep(0.01 * (2**attempt))
-                    continue
-                except BaseException:
-                    _rollback_quietly(cur)
-                    raise
-            if self._token_landed(token):
-                return result
-            last = WriteConflictError("a commit was discarded by a concurrent write")
+            with self._write_lock:
+                with self.cursor() as cur:
+                    cur.begin()
+                    try:
+                        result = work(cur)
+                        cur.execute("INSERT INTO write_tokens VALUES (?, now()::TIMESTAMP)", [token])
+                        cur.commit()
+                        failed = None
+                    except duckdb.TransactionException as exc:
+                        failed = exc
+                        _rollback_quietly(cur)
+                    except BaseException:
+                        _rollback_quietly(cur)
+                        raise
+                if failed is None and self._token_landed(token):
+                    return result
+            last = failed or WriteConflictError("a commit was discarded by a concurrent write")
             time.sleep(0.01 * (2**attempt))
         raise WriteConflictError(
             "Another change to the same records kept conflicting with this one; nothing was saved. "
@@ -147,6 +159,17 @@ class Store:
     def close(self) -> None:
         """Close the connection (the Store cannot be used afterwards)."""
         self._con.close()
+
+
+def reserve_ids(cur: duckdb.DuckDBPyConnection, sequence: str, count: int) -> int:
+    """Take `count` consecutive values of a sequence (a name from the schema) at once; return the first."""
+    if count <= 0:
+        return 0
+    first, last = cur.sql(f"SELECT min(v), max(v) FROM (SELECT nextval('{sequence}') AS v FROM range(?))",
+                          params=[int(count)]).fetchall()[0]
+    if last - first + 1 != count:  # someone else took values meanwhile: start the transaction again
+        raise duckdb.TransactionException(f"Conflict on sequence {sequence}: values taken by another writer")
+    return int(first)
 
 
 def _rollback_quietly(cur: duckdb.DuckDBPyConnection) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import duckdb
 
 from crm_core.ingest.options import ImportContext
-from crm_core.ingest.parsing import reject, reject_duplicates
+from crm_core.ingest.parsing import ParsedExtras, number_rows, reject, reject_duplicates
 
 # Profile columns an import can set, with the fields that feed them.
 PROFILE = {"external_id": ("external_id",), "name": ("name", "first_name", "last_name"), "email": ("email",),
@@ -34,35 +34,37 @@ def _attributes_patch(ctx: ImportContext) -> str:
     return f"to_json(map_from_entries(list_filter([{entries}], {keep})))::JSON"
 
 
+def parsed_extras(ctx: ImportContext) -> ParsedExtras:
+    """Each row's matches in the workspace, found while the file is parsed: by customer id, by e-mail, by alias."""
+    columns, joins = [], []
+    for name, sql_type, field, join, value in (
+            ("by_id", "BIGINT", "external_id", "customers by_id ON by_id.external_id = p.v_external_id", "by_id.id"),
+            ("by_email", "BIGINT", "email", "customers by_email ON by_email.email = p.v_email", "by_email.id"),
+            ("email_owner", "VARCHAR", "email", "", "by_email.external_id"),
+            ("alias_owner", "BIGINT", "alias_id", "customer_aliases al ON al.alias = p.v_alias_id", "al.customer_id")):
+        mapped = ctx.has(field)  # an unmapped field is NULL in every row: its lookup could never match
+        columns.append((name, sql_type, value if mapped else f"NULL::{sql_type}"))
+        if mapped and join:
+            joins.append(f"LEFT JOIN {join}")
+    return ParsedExtras(tuple(columns), " ".join(joins))
+
+
 def plan(cur: duckdb.DuckDBPyConnection, ctx: ImportContext) -> None:
     """Reject what cannot be matched safely and decide an action for every other row."""
     reject(cur, "v_external_id IS NULL AND v_email IS NULL", "missing_key",
            "'Neither a customer id nor an e-mail: a row needs one of them to be matched'")
-    _set_aside_alias_rows(cur)
+    _set_aside_alias_rows(cur, ctx)
     reject_duplicates(cur, "v_external_id", "customer id")
     reject_duplicates(cur, "v_email", "e-mail")
-    cur.execute(
-        """CREATE OR REPLACE TEMP TABLE import_match AS
-        SELECT p.row_idx, by_id.id AS by_id, by_email.id AS by_email, by_email.external_id AS email_owner,
-               al.customer_id AS alias_owner
-        FROM import_parsed p
-        LEFT JOIN customers by_id ON by_id.external_id = p.v_external_id
-        LEFT JOIN customers by_email ON by_email.email = p.v_email
-        LEFT JOIN customer_aliases al ON al.alias = p.v_alias_id
-        WHERE p.reason IS NULL"""
-    )
     for condition, message in (
-        ("m.by_id IS NOT NULL AND m.by_email IS NOT NULL AND m.by_id <> m.by_email",
-         "'E-mail ''' || p.v_email || ''' already belongs to another customer'"),
-        ("m.by_id IS NULL AND m.email_owner IS NOT NULL AND p.v_external_id IS NOT NULL",
-         "'E-mail ''' || p.v_email || ''' belongs to customer ''' || m.email_owner || ''', not ''' || p.v_external_id || ''''"),
-        ("m.alias_owner IS NOT NULL AND m.alias_owner <> coalesce(m.by_id, m.by_email, -1)",
-         "'Other customer id ''' || p.v_alias_id || ''' already belongs to another customer'"),
+        ("by_id IS NOT NULL AND by_email IS NOT NULL AND by_id <> by_email",
+         "'E-mail ''' || v_email || ''' already belongs to another customer'"),
+        ("by_id IS NULL AND email_owner IS NOT NULL AND v_external_id IS NOT NULL",
+         "'E-mail ''' || v_email || ''' belongs to customer ''' || email_owner || ''', not ''' || v_external_id || ''''"),
+        ("alias_owner IS NOT NULL AND alias_owner <> coalesce(by_id, by_email, -1)",
+         "'Other customer id ''' || v_alias_id || ''' already belongs to another customer'"),
     ):
-        cur.execute(
-            f"UPDATE import_parsed p SET reason_code = 'conflict', reason = {message} FROM import_match m "
-            f"WHERE p.row_idx = m.row_idx AND p.reason IS NULL AND {condition}"
-        )
+        reject(cur, condition, "conflict", message)
     columns = list(PROFILE)
     news = {col: _new_value(ctx, col, NAME_SQL if col == "name" else f"p.v_{col}") for col in columns}
     patch = _attributes_patch(ctx)
@@ -70,30 +72,33 @@ def plan(cur: duckdb.DuckDBPyConnection, ctx: ImportContext) -> None:
     for n, attribute in enumerate(ctx.setup.attributes):
         compare = f"json_extract(c.attributes, '$.{attribute.name}') IS DISTINCT FROM p.a_{n}"
         changed.append(f"((p.a_{n} IS NOT NULL OR $blank_overwrites) AND {compare})")
-    changed.append("(p.v_alias_id IS NOT NULL AND m.alias_owner IS NULL)")
+    changed.append("(p.v_alias_id IS NOT NULL AND p.alias_owner IS NULL)")
+    # A new customer's n_ values are the file's (there is no stored record): apply() creates it from the plan alone.
     ctx.run(
         cur,
         f"""CREATE OR REPLACE TEMP TABLE import_customer_plan AS
-        SELECT p.row_idx, coalesce(m.by_id, m.by_email) AS match_id, p.v_alias_id AS alias_id,
+        SELECT p.row_idx, coalesce(p.by_id, p.by_email) AS match_id, p.v_alias_id AS alias_id,
                {', '.join(f'{news[col]} AS n_{col}' for col in columns)},
                coalesce({NAME_SQL}, p.v_email, 'Customer ' || p.v_external_id) AS create_name,
                {patch} AS attributes_patch,
-               CASE WHEN coalesce(m.by_id, m.by_email) IS NULL THEN 'create'
+               CASE WHEN coalesce(p.by_id, p.by_email) IS NULL THEN 'create'
                     WHEN $skip_existing THEN 'skip'
                     WHEN {' OR '.join(changed)} THEN 'update'
                     ELSE 'unchanged' END AS action
-        FROM import_parsed p JOIN import_match m USING (row_idx)
-        LEFT JOIN customers c ON c.id = coalesce(m.by_id, m.by_email)
+        FROM import_parsed p LEFT JOIN customers c ON c.id = coalesce(p.by_id, p.by_email)
         WHERE p.reason IS NULL""",
     )
-    cur.execute("ALTER TABLE import_parsed ADD COLUMN action VARCHAR")
     cur.execute("UPDATE import_parsed p SET action = cp.action FROM import_customer_plan cp WHERE p.row_idx = cp.row_idx")
     _plan_alias_rows(cur, ctx)
 
 
-def _set_aside_alias_rows(cur: duckdb.DuckDBPyConnection) -> None:
+def _set_aside_alias_rows(cur: duckdb.DuckDBPyConnection, ctx: ImportContext) -> None:
     """Rows repeating a customer id with another alias id (one row per per-order id, as Olist writes them) are no
     duplicates: they are kept out of the plan and only add their alias to the customer of the id's first row."""
+    if not ctx.has("alias_id"):  # no alias ids, no such rows: skip the windows over every customer id
+        cur.execute("CREATE OR REPLACE TEMP TABLE import_alias_rows AS "
+                    "SELECT *, NULL::BIGINT AS first_row FROM import_parsed LIMIT 0")
+        return
     cur.execute(
         """CREATE OR REPLACE TEMP TABLE import_alias_rows AS
         SELECT p.*, f.first_row FROM import_parsed p JOIN (
@@ -118,8 +123,8 @@ def _plan_alias_rows(cur: duckdb.DuckDBPyConnection, ctx: ImportContext) -> None
         LEFT JOIN customer_aliases al ON al.alias = a.v_alias_id"""
     )
     cur.execute(
-        """INSERT INTO import_parsed BY NAME
-        SELECT a.* EXCLUDE (reason_code, reason, first_row),
+        f"""INSERT INTO import_parsed BY NAME
+        SELECT a.* EXCLUDE ({', '.join(sorted(ctx.generated | {'reason_code', 'reason', 'first_row', 'action'}))}),
                CASE WHEN p.first_reason IS NOT NULL THEN 'group_rejected'
                     WHEN p.alias_owner IS NOT NULL AND p.alias_owner IS DISTINCT FROM p.match_id THEN 'conflict' END
                  AS reason_code,
@@ -142,8 +147,9 @@ def _plan_alias_rows(cur: duckdb.DuckDBPyConnection, ctx: ImportContext) -> None
 def apply(cur: duckdb.DuckDBPyConnection, ctx: ImportContext, import_id: int) -> None:
     """Write the planned customers (inside the caller's transaction), keeping before-images for undo."""
     columns = list(PROFILE)
-    ctx.run(cur, "CREATE OR REPLACE TEMP TABLE import_new_customers AS "
-                 "SELECT row_idx, nextval('customer_ids') AS id FROM import_customer_plan WHERE action = 'create'")
+    ids = number_rows(cur, "customer_ids", "import_customer_plan", "action = 'create'")
+    ctx.run(cur, f"CREATE OR REPLACE TEMP TABLE import_new_customers AS SELECT row_idx, {ids.sql} AS id "
+                 "FROM import_customer_plan WHERE action = 'create'", **ids.params)
     ctx.run(cur, "INSERT INTO customer_snapshots SELECT $imp, 'updated', c.* FROM customers c "
                  "JOIN import_customer_plan p ON p.match_id = c.id WHERE p.action = 'update'", imp=import_id)
     ctx.run(
@@ -157,13 +163,11 @@ def apply(cur: duckdb.DuckDBPyConnection, ctx: ImportContext, import_id: int) ->
         cur,
         """INSERT INTO customers (id, external_id, name, email, phone, city, state, country, created_at,
                                   updated_at, attributes)
-        SELECT n.id, v.v_external_id, p.create_name, v.v_email, v.v_phone, v.v_city, v.v_state, v.v_country,
-               coalesce(v.v_created_at, $now), $now, json_merge_patch('{}', p.attributes_patch)
-        FROM import_customer_plan p JOIN import_new_customers n USING (row_idx)
-        JOIN import_parsed v USING (row_idx)""",
+        SELECT n.id, p.n_external_id, p.create_name, p.n_email, p.n_phone, p.n_city, p.n_state, p.n_country,
+               coalesce(p.n_created_at, $now), $now, json_merge_patch('{}', p.attributes_patch)
+        FROM import_customer_plan p JOIN import_new_customers n USING (row_idx)""",
     )
-    ctx.run(cur, "INSERT INTO customer_snapshots (import_id, action, id) "
-                 "SELECT $imp, 'created', id FROM import_new_customers", imp=import_id)
+    ctx.run(cur, "INSERT INTO created_customers SELECT $imp, id FROM import_new_customers", imp=import_id)
     ctx.run(
         cur,
         """INSERT INTO customer_aliases

@@ -73,24 +73,30 @@ def import_rejects(store: Store, import_id: int) -> pl.DataFrame:
 
 
 _COUNTS = """
-SELECT (SELECT count(*) FROM customer_snapshots WHERE import_id = $i AND action = 'created'),
+SELECT (SELECT count(*) FROM created_customers WHERE import_id = $i),
        (SELECT count(*) FROM customer_snapshots WHERE import_id = $i AND action = 'updated'),
-       (SELECT count(*) FROM order_snapshots WHERE import_id = $i AND action = 'created'),
+       (SELECT count(*) FROM created_orders WHERE import_id = $i),
        (SELECT count(*) FROM order_snapshots WHERE import_id = $i AND action = 'updated'),
-       (SELECT count(*) FROM item_snapshots WHERE import_id = $i AND action = 'created'),
+       (SELECT count(*) FROM created_items WHERE import_id = $i),
        (SELECT count(*) FROM item_snapshots WHERE import_id = $i AND action IN ('updated', 'replaced'))
 """
 
+# Every record an import created or changed: its before-images (changed) and the ids it created.
+CUSTOMERS_WRITTEN = "(SELECT import_id, id FROM customer_snapshots UNION ALL SELECT import_id, id FROM created_customers)"
+ORDERS_WRITTEN = ("(SELECT import_id, id, customer_id FROM order_snapshots "
+                  "UNION ALL SELECT import_id, id, customer_id FROM created_orders)")
+ITEMS_WRITTEN = "(SELECT import_id, order_id FROM item_snapshots UNION ALL SELECT import_id, order_id FROM created_items)"
+
 # Later, still-committed imports that changed a record this import created or changed.
-_BLOCKERS = """
-WITH mine_customers AS (SELECT id FROM customer_snapshots WHERE import_id = $i),
-     mine_orders AS (SELECT id FROM order_snapshots WHERE import_id = $i),
+_BLOCKERS = f"""
+WITH mine_customers AS (SELECT id FROM {CUSTOMERS_WRITTEN} WHERE import_id = $i),
+     mine_orders AS (SELECT id FROM {ORDERS_WRITTEN} WHERE import_id = $i),
      later AS (SELECT id FROM imports WHERE id > $i AND status = 'committed')
 SELECT DISTINCT import_id FROM (
-    SELECT import_id FROM customer_snapshots WHERE id IN (SELECT id FROM mine_customers)
-    UNION ALL SELECT import_id FROM order_snapshots WHERE id IN (SELECT id FROM mine_orders)
+    SELECT import_id FROM {CUSTOMERS_WRITTEN} WHERE id IN (SELECT id FROM mine_customers)
+    UNION ALL SELECT import_id FROM {ORDERS_WRITTEN} WHERE id IN (SELECT id FROM mine_orders)
        OR customer_id IN (SELECT id FROM mine_customers)
-    UNION ALL SELECT import_id FROM item_snapshots WHERE order_id IN (SELECT id FROM mine_orders)
+    UNION ALL SELECT import_id FROM {ITEMS_WRITTEN} WHERE order_id IN (SELECT id FROM mine_orders)
 ) WHERE import_id IN (SELECT id FROM later) ORDER BY import_id
 """
 
@@ -114,12 +120,12 @@ def undo_plan(store: Store, import_id: int) -> UndoPlan:
 def _restore(cur: duckdb.DuckDBPyConnection, import_id: int, kind: str) -> None:
     i = {"i": import_id}
     cur.execute(
-        """CREATE OR REPLACE TEMP TABLE undo_touched AS
-        SELECT id AS customer_id FROM customer_snapshots WHERE import_id = $i
-        UNION SELECT customer_id FROM order_snapshots WHERE import_id = $i
-        UNION SELECT o.customer_id FROM orders o JOIN order_snapshots s ON s.id = o.id WHERE s.import_id = $i""", i)
-    cur.execute("""DELETE FROM order_items WHERE EXISTS (SELECT 1 FROM item_snapshots s WHERE s.import_id = $i
-                   AND s.action = 'created' AND s.order_id = order_items.order_id AND s.line_no = order_items.line_no)""", i)
+        f"""CREATE OR REPLACE TEMP TABLE undo_touched AS
+        SELECT id AS customer_id FROM {CUSTOMERS_WRITTEN} WHERE import_id = $i
+        UNION SELECT customer_id FROM {ORDERS_WRITTEN} WHERE import_id = $i
+        UNION SELECT o.customer_id FROM orders o JOIN {ORDERS_WRITTEN} s ON s.id = o.id WHERE s.import_id = $i""", i)
+    cur.execute("""DELETE FROM order_items WHERE EXISTS (SELECT 1 FROM created_items s WHERE s.import_id = $i
+                   AND s.order_id = order_items.order_id AND s.line_no = order_items.line_no)""", i)
     cur.execute("""UPDATE order_items SET product_id = s.product_id, name = s.name, category = s.category,
                    quantity = s.quantity, unit_price = s.unit_price FROM item_snapshots s
                    WHERE s.import_id = $i AND s.action = 'updated' AND s.order_id = order_items.order_id
@@ -129,8 +135,8 @@ def _restore(cur: duckdb.DuckDBPyConnection, import_id: int, kind: str) -> None:
                        (SELECT id FROM order_snapshots WHERE import_id = $i AND action = 'updated')""", i)
         cur.execute("""INSERT INTO order_items SELECT order_id, line_no, product_id, name, category, quantity,
                        unit_price FROM item_snapshots WHERE import_id = $i AND action = 'replaced'""", i)
-    created_orders = "(SELECT id FROM order_snapshots WHERE import_id = $i AND action = 'created')"
-    created_customers = "(SELECT id FROM customer_snapshots WHERE import_id = $i AND action = 'created')"
+    created_orders = "(SELECT id FROM created_orders WHERE import_id = $i)"
+    created_customers = "(SELECT id FROM created_customers WHERE import_id = $i)"
     cur.execute(f"DELETE FROM order_items WHERE order_id IN {created_orders} "
                 f"OR order_id IN (SELECT id FROM orders WHERE customer_id IN {created_customers})", i)
     cur.execute(f"DELETE FROM orders WHERE id IN {created_orders} OR customer_id IN {created_customers}", i)
@@ -147,7 +153,37 @@ def _restore(cur: duckdb.DuckDBPyConnection, import_id: int, kind: str) -> None:
                    FROM customer_snapshots s WHERE s.import_id = $i AND s.action = 'updated' AND s.id = customers.id""", i)
     cur.execute("""DELETE FROM custom_attributes a WHERE a.first_import_id = $i AND NOT EXISTS
                    (SELECT 1 FROM customers c WHERE json_exists(c.attributes, '$.' || a.name))""", i)
+    _refuse_taken_keys(cur, import_id)
     stats.refresh_listed(cur, "undo_touched")
+
+
+# Restored records whose e-mail or external id another record has taken since the import (an edit made by
+# hand: later imports block the undo instead). Checked after the restore, inside its transaction.
+_TAKEN = """
+SELECT * FROM (
+    SELECT 'customer #' || c.id || ' now has the e-mail ''' || c.email || ''' that undoing gives back to customer #'
+           || s.id
+    FROM customer_snapshots s JOIN customers c ON c.email = s.email AND c.id <> s.id
+    WHERE s.import_id = $i AND s.action = 'updated'
+    UNION ALL
+    SELECT 'customer #' || c.id || ' now has the external id ''' || c.external_id
+           || ''' that undoing gives back to customer #' || s.id
+    FROM customer_snapshots s JOIN customers c ON c.external_id = s.external_id AND c.id <> s.id
+    WHERE s.import_id = $i AND s.action = 'updated'
+    UNION ALL
+    SELECT 'order #' || o.id || ' now has the order number ''' || o.external_id
+           || ''' that undoing gives back to order #' || s.id
+    FROM order_snapshots s JOIN orders o ON o.external_id = s.external_id AND o.id <> s.id
+    WHERE s.import_id = $i AND s.action = 'updated'
+) LIMIT 1
+"""
+
+
+def _refuse_taken_keys(cur: duckdb.DuckDBPyConnection, import_id: int) -> None:
+    taken = cur.sql(_TAKEN, params={"i": import_id}).fetchall()
+    if taken:
+        raise ValidationError({"import": f"Undo would give two records the same key: {taken[0][0]}. "
+                                         "Change one of them first."})
 
 
 def undo_import(store: Store, import_id: int, user: str | None = None) -> UndoPlan:

@@ -4,9 +4,14 @@ from __future__ import annotations
 import duckdb
 
 from crm_core.ingest.options import ImportContext
-from crm_core.ingest.parsing import reject, reject_duplicates
+from crm_core.ingest.parsing import ParsedExtras, reject, reject_duplicates
 
 TEXT_COLUMNS = ("product_id", "name", "category")
+
+
+def parsed_extras(ctx: ImportContext) -> ParsedExtras:
+    """Nothing beyond the parsed values: this kind matches rows with the workspace after checking them."""
+    return ParsedExtras()
 
 
 def plan(cur: duckdb.DuckDBPyConnection, ctx: ImportContext) -> None:
@@ -49,7 +54,6 @@ def plan(cur: duckdb.DuckDBPyConnection, ctx: ImportContext) -> None:
         LEFT JOIN order_items i ON i.order_id = o.id AND i.line_no = p.item_line
         WHERE p.reason IS NULL""",
     )
-    cur.execute("ALTER TABLE import_parsed ADD COLUMN action VARCHAR")
     cur.execute("UPDATE import_parsed p SET action = i.action FROM import_item_plan i WHERE p.row_idx = i.row_idx")
     ctx.extras["flagged"] = int(cur.sql(
         "SELECT count(*) FROM import_item_plan WHERE n_quantity < 0 AND action IN ('create', 'update')"
@@ -68,6 +72,5 @@ def apply(cur: duckdb.DuckDBPyConnection, ctx: ImportContext, import_id: int) ->
     )
     cur.execute("INSERT INTO order_items SELECT order_id, line_no, n_product_id, n_name, n_category, n_quantity, "
                 "n_unit_price FROM import_item_plan WHERE action = 'create'")
-    ctx.run(cur, "INSERT INTO item_snapshots (import_id, action, order_id, line_no) "
-                 "SELECT $imp, 'created', order_id, line_no FROM import_item_plan WHERE action = 'create'",
+    ctx.run(cur, "INSERT INTO created_items SELECT $imp, order_id, line_no FROM import_item_plan WHERE action = 'create'",
             imp=import_id)

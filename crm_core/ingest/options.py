@@ -10,7 +10,8 @@ import duckdb
 
 from crm_core.ingest.mapping import ColumnMapping
 from crm_core.ingest.parse_sql import DATE_FORMATS
-from crm_core.ingest.parsing import ParseSetup
+from crm_core.ingest.fields import fields
+from crm_core.ingest.parsing import SQL_TYPES, ParseSetup
 from crm_core.ingest.sniff import SourceFile
 from crm_core.validation import CURRENCY_RE
 
@@ -67,14 +68,24 @@ class ImportContext:
     mapped: frozenset[str]
     extras: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    generated: frozenset[str] = frozenset()  # import_parsed's virtual columns (see parsing.build_parsed)
 
-    def run(self, cur: duckdb.DuckDBPyConnection, sql: str, **values: Any) -> None:
-        """Execute a statement with the shared parameters it mentions ($now, $blank_overwrites, ...) bound."""
+    def bound(self, sql: str, **values: Any) -> dict[str, Any]:
+        """The shared parameters a statement mentions ($now, $blank_overwrites, ...) and `values`, by name."""
         available = {"now": self.now, "blank_overwrites": self.options.blank_overwrites,
                      "skip_existing": self.options.on_existing == "skip",
                      "currency": self.options.default_currency, **values}
-        used = {k: v for k, v in available.items() if re.search(rf"\${k}\b", sql)}
-        cur.execute(sql, used)
+        return {k: v for k, v in available.items() if re.search(rf"\${k}\b", sql)}
+
+    def run(self, cur: duckdb.DuckDBPyConnection, sql: str, **values: Any) -> None:
+        """Execute a statement with the shared parameters it mentions ($now, $blank_overwrites, ...) bound."""
+        cur.execute(sql, self.bound(sql, **values))
+
+    def col(self, key: str) -> str:
+        """A field's parsed column, or a typed NULL when no column is mapped to it."""
+        if key in self.mapped:
+            return f"v_{key}"
+        return f"NULL::{SQL_TYPES[next(f.type for f in fields(self.kind) if f.key == key)]}"
 
     def has(self, *keys: str) -> bool:
         """Whether every given field is mapped to a column."""

@@ -91,9 +91,9 @@ def _pipeline(cur: duckdb.DuckDBPyConnection, kind: str, source: SourceFile, map
     rate = total / max(time.perf_counter() - started, 1e-6)
     progress(0.35, f"Read {total:,} rows ({rate:,.0f} rows/s). Checking values...")
     setup = prepare_setup(cur, kind, source, mapping, options.date_formats)
-    build_parsed(cur, kind, source, mapping, setup)
     mapped = frozenset(t for h in source.headers if (t := mapping.get(h, "")) and ":" not in t)
     ctx = ImportContext(kind, source, dict(mapping), options, setup, utc_now(), mapped)
+    build_parsed(cur, ctx, PLANNERS[kind].parsed_extras(ctx))
     for header in setup.ambiguous_dates:
         ctx.notes.append(f"Dates in '{header}' read as month/day (M/D/YYYY): every value fits both M/D and D/M. "
                          "If they are day/month, choose D/M/YYYY for this column under Options.")
@@ -160,9 +160,9 @@ def _check(kind: str, source: SourceFile, mapping: Mapping[str, str], options: I
         raise ImportFileError(" ".join(problems))
 
 
-def _previous(store: Store, kind: str, file_hash: str) -> tuple[int, str] | None:
-    rows = store.rows("SELECT id, strftime(finished_at, '%Y-%m-%d %H:%M') FROM imports WHERE file_hash = ? "
-                      "AND kind = ? AND status = 'committed' ORDER BY id DESC LIMIT 1", [file_hash, kind])
+def _previous(cur: duckdb.DuckDBPyConnection, kind: str, file_hash: str) -> tuple[int, str] | None:
+    rows = cur.sql("SELECT id, strftime(finished_at, '%Y-%m-%d %H:%M') FROM imports WHERE file_hash = ? "
+                   "AND kind = ? AND status = 'committed' ORDER BY id DESC LIMIT 1", params=[file_hash, kind]).fetchall()
     return (int(rows[0][0]), rows[0][1]) if rows else None
 
 
@@ -175,7 +175,7 @@ def dry_run(store: Store, kind: str, source: SourceFile, mapping: Mapping[str, s
         ctx, total = _pipeline(cur, kind, source, mapping, options, progress)
         progress(0.9, "Counting...")
         summary = _summarize(cur, ctx, total, started)
-    summary.previous_import = _previous(store, kind, source.sha256)
+        summary.previous_import = _previous(cur, kind, source.sha256)
     progress(1.0, f"Checked {total:,} rows in {summary.seconds:.1f}s ({summary.rows_per_second:,.0f} rows/s).")
     return summary
 
@@ -186,7 +186,6 @@ def commit(store: Store, kind: str, source: SourceFile, mapping: Mapping[str, st
     """Plan and write an import in one transaction: every valid row or nothing; recorded in the history."""
     _check(kind, source, mapping, options)
     started = time.perf_counter()
-    previous = _previous(store, kind, source.sha256)
 
     def work(cur: duckdb.DuckDBPyConnection) -> ImportSummary:
         ctx, total = _pipeline(cur, kind, source, mapping, options, progress)
@@ -197,6 +196,7 @@ def commit(store: Store, kind: str, source: SourceFile, mapping: Mapping[str, st
         progress(0.95, "Recording the import...")
         cur.execute("INSERT INTO import_rejects SELECT ?, line_no, reason, raw_values, raw_line "
                     "FROM import_rejects_all", [import_id])
+        summary.previous_import = _previous(cur, kind, source.sha256)  # the imports committed before this one
         summary.seconds = time.perf_counter() - started
         counts = summary.counts
         cur.execute(
@@ -212,10 +212,9 @@ def commit(store: Store, kind: str, source: SourceFile, mapping: Mapping[str, st
     try:
         with memory_budget(store):
             summary = store.write(work)
-    except duckdb.ConstraintException as exc:
-        raise ImportFileError("Two rows of the file would give the same id or e-mail to different records "
-                              f"({str(exc).splitlines()[0]}). Nothing was imported.") from exc
-    summary.previous_import = previous
+    except duckdb.ConstraintException as exc:  # ids and e-mails are checked by the plans; this is the safety net
+        raise ImportFileError(f"The import would break a rule of the workspace ({str(exc).splitlines()[0]}). "
+                              "Nothing was imported.") from exc
     progress(1.0, f"Imported {summary.rows_total:,} rows in {summary.seconds:.1f}s "
                   f"({summary.rows_per_second:,.0f} rows/s).")
     return summary

@@ -10,7 +10,7 @@ import duckdb
 from crm_core import stats
 from crm_core.ingest.options import ImportContext
 from crm_core.ingest.orders_import import insert_new_customers
-from crm_core.ingest.parsing import first_sql, reject, reject_duplicates, reject_rest_of_group
+from crm_core.ingest.parsing import ParsedExtras, first_sql, reject, reject_duplicates, reject_rest_of_group
 
 LINE_SIGNATURE = ("md5(string_agg(concat_ws('|', {p}product_id, {p}name, {p}category, {p}quantity, {p}unit_price), "
                   "chr(10) ORDER BY {order}))")
@@ -20,6 +20,11 @@ def _reject_missing(cur: duckdb.DuckDBPyConnection) -> None:
     for column, label in (("order_ref", "Invoice id"), ("customer_ref", "Customer id"), ("ordered_at", "Invoice date"),
                           ("quantity", "Quantity"), ("unit_price", "Unit price")):
         reject(cur, f"v_{column} IS NULL", "missing_required", f"'{label} missing'")
+
+
+def parsed_extras(ctx: ImportContext) -> ParsedExtras:
+    """Nothing beyond the parsed values: this kind matches rows with the workspace after checking them."""
+    return ParsedExtras()
 
 
 def plan(cur: duckdb.DuckDBPyConnection, ctx: ImportContext) -> None:
@@ -91,7 +96,6 @@ def plan(cur: duckdb.DuckDBPyConnection, ctx: ImportContext) -> None:
               FROM import_tx_plan WHERE found_customer IS NULL AND action IN ('create', 'update')
               GROUP BY customer_ref) g"""
     )
-    cur.execute("ALTER TABLE import_parsed ADD COLUMN action VARCHAR")
     cur.execute("UPDATE import_parsed p SET action = t.action FROM import_tx_plan t "
                 "WHERE p.v_order_ref = t.v_order_ref AND p.reason IS NULL")
     facts = cur.sql(
@@ -128,8 +132,8 @@ def apply(cur: duckdb.DuckDBPyConnection, ctx: ImportContext, import_id: int) ->
     )
     ctx.run(cur, """INSERT INTO orders SELECT order_id, v_order_ref, customer_id, ordered_at, amount, currency, status,
                         $imp, $now, $now FROM import_tx_writes WHERE action = 'create'""", imp=import_id)
-    ctx.run(cur, "INSERT INTO order_snapshots (import_id, action, id, customer_id) "
-                 "SELECT $imp, 'created', order_id, customer_id FROM import_tx_writes WHERE action = 'create'",
+    ctx.run(cur, "INSERT INTO created_orders SELECT $imp, order_id, customer_id FROM import_tx_writes "
+                 "WHERE action = 'create'",
             imp=import_id)
     cur.execute(
         """INSERT INTO order_items SELECT w.order_id, l.line_no, l.product_id, l.name, l.category, l.quantity,

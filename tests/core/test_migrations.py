@@ -7,7 +7,7 @@ import pytest
 from crm_core import store as store_module
 from crm_core.customer_records import CustomerInput, create_customer
 from crm_core.order_records import OrderInput, create_order
-from crm_core.schema import MIGRATIONS, Migration
+from crm_core.schema import FAST_IMPORT_STORAGE, MIGRATIONS, Migration
 from crm_core.store import Store
 
 CURRENT = MIGRATIONS[-1].version  # the schema the app ships; the test steps come after it
@@ -132,3 +132,43 @@ def test_failure_in_a_later_step_keeps_the_earlier_ones(store):
     assert store.schema_version() == NEXT  # each step has its own transaction
     assert "customer_notes" in _tables(store)
     assert "tags" not in _tables(store)
+
+
+def test_fast_import_storage_rebuilds_customers_and_orders_without_unique_indexes(tmp_path, reopen):
+    old = reopen(tuple(m for m in MIGRATIONS if m.version < FAST_IMPORT_STORAGE.version))  # made before it
+    cid, oid = _seed(old)
+    create_customer(old, CustomerInput(name="Bob", email="bob@example.com", external_id="B-1"))
+
+    def snapshots(cur):  # before-images of two imports: the ids one created, a customer the other changed
+        cur.execute("INSERT INTO customer_snapshots (import_id, action, id) VALUES (1, 'created', ?)", [cid])
+        cur.execute("INSERT INTO order_snapshots (import_id, action, id, customer_id) VALUES (1, 'created', ?, ?)",
+                    [oid, cid])
+        cur.execute("INSERT INTO item_snapshots (import_id, action, order_id, line_no) VALUES (1, 'created', ?, 1)",
+                    [oid])
+        cur.execute("INSERT INTO customer_snapshots SELECT 2, 'updated', * FROM customers WHERE id = ?", [cid])
+
+    old.write(snapshots)
+    before = {t: old.rows(f"SELECT * FROM {t} ORDER BY ALL") for t in ("customers", "orders", "customer_stats")}
+    assert old.scalar("SELECT count(*) FROM duckdb_indexes()") == 2
+
+    new = reopen(MIGRATIONS)
+
+    assert new.schema_version() >= FAST_IMPORT_STORAGE.version
+    for table in ("customers", "orders", "customer_stats"):
+        assert new.rows(f"SELECT * FROM {table} ORDER BY ALL") == before[table]
+    assert new.scalar("SELECT count(*) FROM duckdb_indexes()") == 0
+    assert new.rows("SELECT * FROM created_customers") == [(1, cid)]
+    assert new.rows("SELECT * FROM created_orders") == [(1, oid, cid)]
+    assert new.rows("SELECT * FROM created_items") == [(1, oid, 1)]
+    assert new.rows("SELECT import_id, action, id FROM customer_snapshots") == [(2, "updated", cid)]
+    assert new.scalar("SELECT count(*) FROM order_snapshots") + new.scalar("SELECT count(*) FROM item_snapshots") == 0
+    kinds = new.rows("SELECT table_name, constraint_type FROM duckdb_constraints() "
+                     "WHERE table_name IN ('customers', 'orders', 'customer_stats') AND constraint_type <> 'NOT NULL' "
+                     "ORDER BY 1")
+    assert kinds == [("customers", "PRIMARY KEY")]
+    with pytest.raises(duckdb.ConstraintException):
+        new.write(lambda cur: cur.execute("INSERT INTO customers (id) VALUES (99)"))  # name is still required
+    new_cid = create_customer(new, CustomerInput(name="Cy", email="cy@example.com"))
+    new_oid = create_order(new, OrderInput(customer_id=new_cid, ordered_at="2024-05-02", amount="1"))
+    assert new_cid > max(r[0] for r in before["customers"]) and new_oid > oid  # the sequences went on
+    assert new.rows("SELECT customer_id, order_count FROM customer_stats ORDER BY 1") == [(cid, 1), (new_cid, 1)]

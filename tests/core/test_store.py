@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import duckdb
@@ -79,28 +80,23 @@ def test_constraint_violation_rolls_back_earlier_statements(store):
 def test_concurrent_increments_of_one_row_all_land(store):
     store.write(lambda cur: cur.execute("CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER)"))
     store.write(lambda cur: cur.execute("INSERT INTO counter VALUES (1, 0)"))
-    threads, per_thread = 2, 20
-    # Both threads read the counter inside their first transaction before either updates it,
-    # so at least one write conflict is guaranteed and must be retried.
-    barrier = threading.Barrier(threads)
-    attempts = []
-    errors = []
+    threads, per_thread = 4, 10
+    inside, overlaps, errors = [], [], []
 
-    def increment(first: list[bool]):
-        def work(cur):
-            attempts.append(1)
+    def work(cur):
+        inside.append(1)
+        overlaps.append(len(inside))
+        try:
             n = cur.sql("SELECT n FROM counter WHERE id = 1").fetchall()[0][0]
-            if first[0]:
-                first[0] = False
-                barrier.wait(timeout=10)
+            time.sleep(0.005)  # read, wait, write: two writers running at once would conflict
             cur.execute("UPDATE counter SET n = ? WHERE id = 1", [n + 1])
-        return work
+        finally:
+            inside.pop()
 
     def worker():
-        first = [True]
         try:
             for _ in range(per_thread):
-                store.write(increment(first), retries=12)
+                store.write(work)
         except Exception as exc:  # surfaced below
             errors.append(exc)
 
@@ -111,7 +107,26 @@ def test_concurrent_increments_of_one_row_all_land(store):
         t.join(timeout=60)
     assert not errors
     assert store.scalar("SELECT n FROM counter WHERE id = 1") == threads * per_thread
-    assert len(attempts) > threads * per_thread  # the forced conflict really was retried
+    assert max(overlaps) == 1  # writes take turns: never two transactions of this process at once
+    assert len(overlaps) == threads * per_thread  # so none had to be retried
+
+
+def test_a_conflict_with_another_transaction_is_retried(store):
+    store.write(lambda cur: cur.execute("CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER)"))
+    store.write(lambda cur: cur.execute("INSERT INTO counter VALUES (1, 0)"))
+    attempts = []
+
+    def work(cur):
+        attempts.append(1)
+        n = cur.sql("SELECT n FROM counter WHERE id = 1").fetchall()[0][0]
+        if len(attempts) == 1:  # a transaction outside Store.write changes the row meanwhile
+            with store.cursor() as other:
+                other.execute("UPDATE counter SET n = n + 100 WHERE id = 1")
+        cur.execute("UPDATE counter SET n = ? WHERE id = 1", [n + 1])
+
+    store.write(work)
+    assert len(attempts) == 2  # the conflict was retried, and the retry read the other write
+    assert store.scalar("SELECT n FROM counter WHERE id = 1") == 101
 
 
 def test_persistent_conflict_gives_up_without_writing(store, monkeypatch):

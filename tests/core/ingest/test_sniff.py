@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import gzip
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
 
-from crm_core.ingest.parse_sql import CellRule, SqlParams, detect_date_format, detect_decimal_comma, typed_sql
+from crm_core.ingest.parsing import reject_duplicates
+from crm_core.ingest.parse_sql import (VALUE, CellRule, SqlParams, blank, detect_date_format,
+                                      detect_decimal_comma, iso_sql, typed_sql)
 from crm_core.ingest.sniff import ImportFileError, SourceFile, file_sha256
 from tests.core.ingest.helpers import sniff, write
 
@@ -232,6 +235,41 @@ def test_detect_date_format(cur, values: list[str], expected: tuple[str, bool]) 
     assert detect_date_format(cur, values) == expected
 
 
+ISO_TEXTS = ["2024-01-05 10:20:30", "2024-01-05T10:20:30", "2024-01-05", "2024-1-5 1:2:3", "2024-01-05 10:20",
+             "2024-01-05 10:20:30.123456", "2024-01-05 10:20:30+02:00", "2024-01-05T10:20:30Z", "2024-01-05 10:20:30-05",
+             "2024-01-05 10:20:30 UTC", "2024-01-05 10:20:30 America/New_York", "2024-01-05 10:20 01",
+             "2024-01-05 10:20:30 junk", "2024-02-30 00:00:00", "2024-01-05 24:00:00", "12345-01-05 00:00:00",
+             "epoch", "infinity", "-infinity", "20240105", "05/01/2024", ""]
+
+
+def test_iso_dates_read_like_the_zone_aware_cast(cur) -> None:
+    """The fast paths (strptime, plain TIMESTAMP cast) never read a text otherwise than the zone-aware cast."""
+    cur.execute("SET TimeZone = 'UTC'")
+    rows = cur.sql(f"SELECT v, {iso_sql('v')}, TRY_CAST(v AS TIMESTAMPTZ)::TIMESTAMP FROM "
+                   "(SELECT nullif(unnest($texts), '') AS v)", params={"texts": ISO_TEXTS}).fetchall()
+    assert [(v, fast) for v, fast, _ in rows] == [(v, zone_aware) for v, _, zone_aware in rows]
+    values = dict((v, fast) for v, fast, _ in rows)
+    assert values["2024-01-05 10:20:30+02:00"] == datetime(2024, 1, 5, 8, 20, 30)  # the offset is applied
+    assert values["2024-01-05 10:20 01"] is None and values["2024-01-05 10:20:30 junk"] is None
+    assert values["epoch"] == datetime(1970, 1, 1)
+
+
+def test_blank_trims_like_trim_without_copying_trimmed_cells(cur) -> None:
+    cells = ["a", " a", "a ", "  ", "", "\u00a0a", "a\u3000", "\ta\t", "é", " é ", "e\u0301", "a b", "\u2003"]
+    rows = cur.sql(f"SELECT c, {blank('c')}, nullif(trim(c), '') FROM (SELECT unnest($c) AS c)", params={"c": cells}).fetchall()
+    assert [(c, fast) for c, fast, _ in rows] == [(c, trimmed) for c, _, trimmed in rows]
+    assert [fast for _, fast, _ in rows][:6] == ["a", "a", "a", None, None, "a"]
+
+
+def test_numbers_no_unix_time_can_hold_are_no_dates(cur) -> None:
+    values = ["NaN", "1e300", "99999999999999999", "-inf", "1700000000"]
+    detect_date_format(cur, values)  # tries every format on them: Unix time used to fail on these
+    rows = typed(cur, "datetime", values, date_format="epoch")
+    assert [v for v, _ in rows] == [None, None, None, datetime(1, 1, 1), datetime(2023, 11, 14, 22, 13, 20)]
+    assert [e for _, e in rows][:3] == [f"Field: '{v}' is not a date (expected Unix time (seconds or milliseconds))"
+                                       for v in values[:3]]
+
+
 def test_detect_date_format_ignores_implausible_years(cur) -> None:
     assert detect_date_format(cur, ["20240105", "20231231"]) == ("ymd", False)  # before epoch: a tie goes to ymd
     assert detect_date_format(cur, ["1/2/1850", "3/4/1850"]) == ("iso", False)  # before 1900: nothing fits
@@ -253,8 +291,10 @@ def test_detect_decimal_comma(values: list[str], expected: bool) -> None:
 
 def typed(cur, kind: str, values: list[str], **rule) -> list:
     params = SqlParams()
-    value, error = typed_sql("v", CellRule(kind, "Field", **rule), params)
-    sql = f"SELECT {value}, {error} FROM (SELECT unnest($values) AS v, generate_subscripts($values, 1) AS i) ORDER BY i"
+    value, error = typed_sql("t", CellRule(kind, "Field", **rule), params)
+    cells = "SELECT unnest($values) AS v, generate_subscripts($values, 1) AS i"
+    sql = (f"SELECT x, {error.replace(VALUE, 'x')} FROM (SELECT *, {value} AS x FROM "
+           f"(SELECT {blank('v')} AS t, i FROM ({cells}))) ORDER BY i")
     params.values["values"] = values
     return cur.sql(sql, params=params.used_in(sql)).fetchall()
 
@@ -269,3 +309,17 @@ def test_money_with_decimal_comma(cur) -> None:
     rows = typed(cur, "money", ["1.234,50", "12,50", "R$ 0,99", "abc"], decimal_comma=True)
     assert [str(v) if v is not None else None for v, _ in rows] == ["1234.50", "12.50", "0.99", None]
     assert rows[3][1] == "Field: 'abc' is not a number"
+
+
+@pytest.mark.parametrize(("ids", "rejected"), [
+    (["a", None, "a", None], [2]),  # blanks never repeat anything, even when they outnumber the values
+    (["a", "b", "c"], []),
+    (["x", "a", "x", "x", "b"], [2, 3]),
+])
+def test_reject_duplicates_keeps_the_first_row_of_each_value(cur, ids, rejected) -> None:
+    cur.execute("CREATE TABLE import_parsed AS SELECT i - 1 AS row_idx, i + 1 AS line_no, ($ids)[i] AS v, "
+                "NULL::VARCHAR AS reason_code, NULL::VARCHAR AS reason FROM range(1, len($ids) + 1) AS r(i)",
+                {"ids": ids})
+    reject_duplicates(cur, "v", "id")
+    assert [r[0] for r in cur.sql("SELECT row_idx FROM import_parsed WHERE reason_code = 'duplicate' "
+                                  "ORDER BY 1").fetchall()] == rejected

@@ -16,6 +16,7 @@ from tests.core.ingest.helpers import run, write
 
 DATA_TABLES = ("customers", "customer_aliases", "orders", "order_items", "customer_stats")
 ALL_TABLES = (*DATA_TABLES, "custom_attributes", "customer_snapshots", "order_snapshots", "item_snapshots",
+              "created_customers", "created_orders", "created_items",
               "imports", "import_rejects", "saved_mappings")
 NO_CHANGE = {"create": 0, "update": 0, "unchanged": 0, "skip": 0, "reject": 0}
 
