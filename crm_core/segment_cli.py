@@ -10,7 +10,8 @@ from crm_core.export import FORMATS, export_file
 from crm_core.segments.catalog import load_catalog
 from crm_core.segments.foreign import FORMATS as RULE_FORMATS
 from crm_core.segments.foreign import to_canonical
-from crm_core.segments.preview import preview, today, waterfall
+from crm_core.segments.preview import today
+from crm_core.segments.workbench import analyse
 from crm_core.segments.rules import RuleError, parse_rules
 from crm_core.segments.saved import list_segments, segment_by_name, segment_members_query
 from crm_core.store import Store
@@ -62,14 +63,18 @@ def _preview(store: Store, args: argparse.Namespace) -> int:
     as_of = args.as_of or today()
     try:
         canonical, kind = to_canonical(text, catalog)
-        root = parse_rules(canonical, catalog)
-        result = preview(store, root, as_of, catalog, sample_size=max(0, args.sample))
-        steps = waterfall(store, root, as_of, catalog)
-    except RuleError as exc:  # also from compiling: a saved segment it uses no longer works
+        parse_rules(canonical, catalog)  # refuses the whole rule rather than leaving parts out
+    except RuleError as exc:
         for problem in exc.problems:
             where = f" (at {'.'.join(map(str, problem.path))})" if problem.path else ""
             print(f"error: {problem.message}{where}", file=sys.stderr)
         return 1
+    # The editor's call: count, sample and waterfall from one scan.
+    analysis = analyse(store, canonical, as_of, catalog=catalog, sample_size=max(0, args.sample))
+    if analysis.error:  # from compiling: a saved segment it uses no longer works
+        print(f"error: {analysis.error}", file=sys.stderr)
+        return 1
+    result, steps = analysis.preview, analysis.waterfall
     print(f"format: {RULE_FORMATS[kind]}")
     print(result.english)
     print(f"{result.count:,} of {result.total:,} customers ({result.share:.1%}) as of {as_of.isoformat()}")

@@ -42,7 +42,8 @@ class Analysis:
 
 
 def analyse(store: Store, data: Any, as_of: date | None = None, segment_id: int | None = None,
-            with_waterfall: bool = True, catalog: Catalog | None = None) -> Analysis:
+            with_waterfall: bool = True, catalog: Catalog | None = None,
+            sample_size: int = SAMPLE_SIZE) -> Analysis:
     """Validate an edited rule (leaving out invalid conditions), then preview it and build its waterfall."""
     catalog = (catalog or load_catalog(store)).without_segment(segment_id)
     as_of = as_of or today()
@@ -51,9 +52,9 @@ def analyse(store: Store, data: Any, as_of: date | None = None, segment_id: int 
     problems = [*problems, *more]
     try:
         if sum(1 for _, n in walk(root) if isinstance(n, Condition)) <= MAX_LEAVES:
-            result, steps = _one_scan(store, root, as_of, catalog, segment_id)
+            result, steps = _one_scan(store, root, as_of, catalog, segment_id, sample_size)
         else:
-            result = preview(store, root, as_of, catalog, segment_id=segment_id)
+            result = preview(store, root, as_of, catalog, sample_size, segment_id)
             steps = tuple(waterfall(store, root, as_of, catalog)) if root.rules else ()
         steps = steps if with_waterfall else ()
     except RuleError as exc:  # e.g. a saved segment used here refers back to this one
@@ -62,11 +63,11 @@ def analyse(store: Store, data: Any, as_of: date | None = None, segment_id: int 
 
 
 def _one_scan(store: Store, root: Group, as_of: date, catalog: Catalog,
-              segment_id: int | None) -> tuple[Preview, tuple[WaterfallStep, ...]]:
+              segment_id: int | None, sample_size: int) -> tuple[Preview, tuple[WaterfallStep, ...]]:
     """Preview and waterfall from a single grouped scan (see truth.py)."""
     compiled = compile_rule(root, catalog, as_of, segment_id)  # also refuses references back to itself
-    table = truth_table(store, root, as_of, catalog, SAMPLE_SIZE)
-    count, ids = audience(table, root, SAMPLE_SIZE)
+    table = truth_table(store, root, as_of, catalog, sample_size)
+    count, ids = audience(table, root, sample_size)
     sample = sample_frame(store, catalog, as_of, ids)
     result = Preview(count, table.total, sample, describe(root, catalog, as_of), compiled.select("c.id"),
                      compiled.params, tuple(empty_groups(root)))

@@ -22,7 +22,7 @@ from crm_core.stats import rebuild_all
 from crm_core.store import Store
 from tests.core.segments.generator import TreeGenerator
 from tests.core.segments.reference_eval import FIELD_KINDS, Reference
-from tests.core.segments.world import AS_OF, OTHER_AS_OF, World, make_world, save_segments, write_world
+from tests.core.segments.world import AS_OF, OTHER_AS_OF, World, open_world
 
 SEEDS = range(500)
 
@@ -38,10 +38,7 @@ class Env:
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    store = Store(tmp_path_factory.mktemp("segments") / "differential.duckdb")
-    world = make_world()
-    write_world(store, world)
-    save_segments(store, world)
+    store, world = open_world(tmp_path_factory.mktemp("segments") / "differential.duckdb")
     catalog = load_catalog(store)
     ref = Reference(world)
     yield Env(store, world, catalog, ref, {d: TreeGenerator(catalog, ref, d) for d in (AS_OF, OTHER_AS_OF)})

@@ -11,20 +11,16 @@ from crm_core.segments.preview import preview, waterfall
 from crm_core.segments.rules import Condition, parse_rules, walk
 from crm_core.segments.truth import MAX_LEAVES
 from crm_core.segments.workbench import analyse
-from crm_core.store import Store
 from tests.core.segments.generator import TreeGenerator
 from tests.core.segments.reference_eval import Reference
-from tests.core.segments.world import AS_OF, make_world, save_segments, write_world
+from tests.core.segments.world import AS_OF, open_world
 
 SEEDS = range(150)
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    store = Store(tmp_path_factory.mktemp("one-scan") / "one_scan.duckdb")
-    world = make_world()
-    write_world(store, world)
-    save_segments(store, world)
+    store, world = open_world(tmp_path_factory.mktemp("one-scan") / "one_scan.duckdb")
     catalog = load_catalog(store)
     yield store, catalog, TreeGenerator(catalog, Reference(world), AS_OF)
     store.close()

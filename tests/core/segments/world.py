@@ -168,3 +168,12 @@ def save_segments(store: Store, world: World) -> None:
             {"field": "city", "op": "contains", "value": "PAR"}]}]}
     ids.append(save_segment(store, "Nested", nested))
     world.saved[ids[-1]] = (nested, None)
+
+
+def open_world(path) -> tuple[Store, World]:
+    """A new workspace at `path` holding the seeded world and its saved segments."""
+    store = Store(path)
+    world = make_world()
+    write_world(store, world)
+    save_segments(store, world)
+    return store, world
