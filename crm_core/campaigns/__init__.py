@@ -1,0 +1,1 @@
+"""Campaigns: model and lifecycle, message templates, the simulated vendor, delivery and the communication log."""
