@@ -6,7 +6,8 @@ import sys
 import time
 from typing import Sequence
 
-from crm_core import config, import_cli, segment_cli, workspace
+from crm_core import campaign_cli, config, import_cli, segment_cli, workspace
+from crm_core.campaigns.model import TransitionError
 from crm_core.customer_search import customers_export_query
 from crm_core.export import FORMATS, export_file
 from crm_core.ingest.sniff import ImportFileError
@@ -32,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, help="file to write")
     import_cli.add_commands(sub)
     segment_cli.add_commands(sub)
+    campaign_cli.add_commands(sub)
     return parser
 
 
@@ -66,6 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return import_cli.undo(store, args.import_id, args.user)
         if args.command == "segment":
             return segment_cli.run(store, args)
+        if args.command == "campaign":
+            return campaign_cli.run_campaign(store, args)
+        if args.command == "worker":
+            return campaign_cli.run_worker(store, args)
         sql, params = EXPORTS[args.what]()
         rows = export_file(store, sql, params, args.format, args.out)
         print(f"exported {rows:,} {args.what} to {args.out} in {time.perf_counter() - started:.1f}s")
@@ -73,6 +79,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as exc:
         print(f"error: {' '.join(exc.errors.values())}", file=sys.stderr)
         return 1
-    except (WorkspaceBusyError, WriteConflictError, ImportFileError, LookupError, OSError) as exc:
+    except (WorkspaceBusyError, WriteConflictError, ImportFileError, LookupError, OSError, TransitionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
