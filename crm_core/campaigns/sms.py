@@ -45,13 +45,13 @@ def sms_length(text: str) -> SmsInfo:
 
 
 # -- SQL ------------------------------------------------------------------------------------------------
-def _re2_class(chars: str, negate: bool = False) -> str:
-    return "[" + ("^" if negate else "") + "".join(f"\\x{{{ord(ch):X}}}" for ch in chars) + "]"
+def _re2_class(chars: str) -> str:
+    return "[" + "".join(f"\\x{{{ord(ch):X}}}" for ch in chars) + "]"
 
 
-_ALL_GSM = _re2_class(GSM_BASIC + GSM_EXTENSION)
-_NOT_EXTENSION = _re2_class(GSM_EXTENSION, negate=True)
-_NOT_ASTRAL = "[^\\x{10000}-\\x{10FFFF}]"
+_RE_GSM = _re2_class(GSM_BASIC + GSM_EXTENSION)
+_RE_EXTENSION = _re2_class(GSM_EXTENSION)
+_RE_ASTRAL = "[\\x{10000}-\\x{10FFFF}]"  # outside the BMP: two UTF-16 code units
 
 
 def _over(expr: str, body: str) -> str:
@@ -59,30 +59,29 @@ def _over(expr: str, body: str) -> str:
     return f"list_transform([coalesce({expr}, '')], lambda _sms: {body})[1]"
 
 
-def _is_gsm(text: str) -> str:
-    return f"regexp_full_match({text}, '{_ALL_GSM}*')"
+def _signed_characters(text: str) -> str:
+    """The GSM-7 character count, or minus the UCS-2 count (one regex pass decides the encoding).
 
-
-def _characters(text: str) -> str:
-    return (f"CASE WHEN {_is_gsm(text)} THEN length({text}) + length(regexp_replace({text}, '{_NOT_EXTENSION}', '', 'g'))"
-            f" ELSE length({text}) + length(regexp_replace({text}, '{_NOT_ASTRAL}', '', 'g')) END")
+    Counting the rare characters with regexp_extract_all is ~30x faster than deleting all the others."""
+    return (f"CASE WHEN regexp_full_match({text}, '{_RE_GSM}*') "
+            f"THEN length({text}) + len(regexp_extract_all({text}, '{_RE_EXTENSION}')) "
+            f"ELSE -(length({text}) + len(regexp_extract_all({text}, '{_RE_ASTRAL}'))) END")
 
 
 def sms_encoding_sql(expr: str) -> str:
     """A DuckDB expression: 'GSM-7' or 'UCS-2' for the text `expr`, like sms_length."""
-    return _over(expr, f"CASE WHEN {_is_gsm('_sms')} THEN 'GSM-7' ELSE 'UCS-2' END")
+    return _over(expr, f"CASE WHEN regexp_full_match(_sms, '{_RE_GSM}*') THEN 'GSM-7' ELSE 'UCS-2' END")
 
 
 def sms_characters_sql(expr: str) -> str:
     """A DuckDB expression: the characters counted for the text `expr`, like sms_length."""
-    return _over(expr, _characters("_sms"))
+    return _over(expr, f"abs({_signed_characters('_sms')})")
 
 
 def sms_segments_sql(expr: str) -> str:
     """A DuckDB expression: the number of SMS segments of the text `expr`, like sms_length."""
-    def segments(encoding: str) -> str:
+    def segments(encoding: str, n: str) -> str:
         single, part = SINGLE[encoding], PART[encoding]
-        return f"CASE WHEN _c.n <= {single} THEN 1 ELSE (_c.n + {part - 1}) // {part} END"
-    counted = f"{{'gsm': {_is_gsm('_sms')}, 'n': {_characters('_sms')}}}"
-    return _over(expr, f"list_transform([{counted}], lambda _c: CASE WHEN _c.gsm THEN {segments('GSM-7')} "
-                       f"ELSE {segments('UCS-2')} END)[1]")
+        return f"CASE WHEN {n} <= {single} THEN 1 ELSE ({n} + {part - 1}) // {part} END"
+    return _over(expr, f"list_transform([{_signed_characters('_sms')}], lambda _n: CASE WHEN _n >= 0 "
+                       f"THEN {segments('GSM-7', '_n')} ELSE {segments('UCS-2', '-_n')} END)[1]")

