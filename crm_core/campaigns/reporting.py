@@ -131,3 +131,15 @@ def customer_messages(store: Store, customer_id: int, limit: int = 200) -> pl.Da
                           FROM messages m JOIN campaigns c ON c.id = m.campaign_id
                           WHERE m.customer_id = ? ORDER BY m.queued_at DESC, m.id DESC LIMIT ?""",
                        [int(customer_id), int(limit)])
+
+
+def campaign_events(store: Store, campaign_id: int) -> pl.DataFrame:
+    """A campaign's lifecycle, oldest first: when, from which status to which, by whom, and why."""
+    return store.frame("""SELECT happened_at, from_status, to_status, by_user, note FROM campaign_events
+                          WHERE campaign_id = ? ORDER BY happened_at, rowid""", [int(campaign_id)])
+
+
+def receipts_pending(store: Store, campaign_id: int) -> int:
+    """Receipts the vendor still has to post for one campaign (its counts may still change)."""
+    return int(store.scalar("SELECT count(*) FROM vendor_receipt_queue WHERE campaign_id = ? AND state = 'pending'",
+                            [int(campaign_id)]) or 0)
