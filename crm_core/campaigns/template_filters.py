@@ -141,7 +141,8 @@ def _check_truncate(n: int, end: str) -> str | None:
 
 
 def _sql_default(expr: str, text: str) -> str:
-    return f"list_transform([{expr}], lambda _d: CASE WHEN {blank_sql('_d')} THEN CAST({text} AS VARCHAR) ELSE _d END)[1]"
+    chosen = f"CASE WHEN {blank_sql('_d')} THEN CAST({text} AS VARCHAR) ELSE _d END"
+    return f"list_transform([{expr}], lambda _d: {chosen})[1]"
 
 
 def _sql_truncate(expr: str, n: str, end: str) -> str:

@@ -18,6 +18,7 @@ from crm_core.campaigns.template_vars import TemplateVar
 _OPEN = re.compile(r"\{[{%#]")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _INT = re.compile(r"-?[0-9]+")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _ESCAPES = {"\\": "\\", '"': '"', "'": "'", "n": "\n", "t": "\t"}
 _OPERATORS = set("+-*/%<>=!~&^@?:;")
 _KEYWORDS = {"if", "else", "elif", "endif", "for", "endfor", "in", "is", "not", "and", "or", "set", "import",
@@ -103,6 +104,8 @@ class _Parser:
 
     def parse(self) -> None:
         src, i = self.source, 0
+        for bad in _SURROGATE.finditer(src):  # not text: DuckDB could not store it
+            self.problem(bad.start(), f"invalid character {bad.group()!r} (half of a UTF-16 pair)")
         while True:
             found = _OPEN.search(src, i)
             if found is None:
@@ -165,6 +168,8 @@ class _Parser:
         for pattern, kind in ((_NAME, "name"), (_INT, "int")):
             match = pattern.match(src, at)
             if match:
+                if kind == "int" and len(match.group()) > 9:
+                    raise _Syntax(at, f"the number {match.group()[:12]}... is too large")
                 self.pos = match.end()
                 return _Token(kind, match.group() if kind == "name" else int(match.group()), at)
         if ch in "\"'":
@@ -253,7 +258,8 @@ class _Parser:
         for index, (token, args) in enumerate(parsed.filters):
             spec = FILTERS.get(token.value)
             if spec is None:
-                self.problem(token.at, f"unknown filter '{token.value}' ({_suggest(token.value, list(FILTERS), 'filters')})")
+                hint = _suggest(token.value, list(FILTERS), "filters")
+                self.problem(token.at, f"unknown filter '{token.value}' ({hint})")
                 continue
             values = self._filter_args(spec, token, args)
             if values is None:

@@ -86,9 +86,9 @@ def _var(tag: Tag, variables: Mapping[str, TemplateVar]) -> TemplateVar:
 
 
 def render_sql(template: Template, variables: Mapping[str, TemplateVar], prefix: str) -> tuple[str, dict[str, Any]]:
-    """A DuckDB VARCHAR expression over c (customers) and s (customer_stats) rendering the template, and its
-    parameters ($<prefix>1, ...; literal text and filter arguments are bound, never inlined). Bind $as_of too
-    when the SQL uses it (see with_as_of)."""
+    """A DuckDB VARCHAR expression over c (customers) and s (customer_stats) rendering the template, and its params."""
+    # Literal text and filter arguments are bound as $<prefix>1, $<prefix>2, ..., never inlined. The caller binds
+    # $as_of (a DATE) when the SQL uses it: with_as_of() adds it only then, as DuckDB refuses unused parameters.
     if not _PREFIX.match(prefix):
         raise ValueError(f"parameter prefix must be an identifier, got {prefix!r}")
     params: dict[str, Any] = {}
@@ -117,11 +117,10 @@ def render_sql(template: Template, variables: Mapping[str, TemplateVar], prefix:
 
 def blank_counts_sql(template: Template, variables: Mapping[str, TemplateVar], audience: str,
                      prefix: str = "blank") -> tuple[str, dict[str, Any]]:
-    """A query with one row per variable the template uses: (variable, recipients, blank), where blank counts
-    the recipients whose raw value is NULL or only white space (they get the default() or nothing).
-
-    `audience` is SQL written by code (a table name or a parenthesised subquery) with a customer_id column;
-    customer ids that are not in customers are not counted. Bind $as_of too when the SQL uses it."""
+    """A query of (variable, recipients, blank) per variable used; blank: recipients whose value is NULL or blank."""
+    # Those recipients get the default() text or nothing. `audience` is SQL written by code (a table name or a
+    # parenthesised subquery) with a customer_id column; ids not in customers are not counted. Bind $as_of with
+    # with_as_of() (only days_since_last_order uses it).
     if not _PREFIX.match(prefix):
         raise ValueError(f"parameter prefix must be an identifier, got {prefix!r}")
     tags = {part.key: part for part in template.parts if isinstance(part, Tag)}

@@ -135,15 +135,18 @@ ERRORS = [
     ("{{ name | truncate(-3) }}", 1, 11, "truncate: n must be between 1 and 10,000, got -3"),
     ("{{ -7 }}", 1, 4, "expected a variable name, found the number -7"),
     ("{{ name | truncate(3 - 1) }}", 1, 22, "operator '-' is not allowed"),
+    ("{{ name | truncate(" + "9" * 5000 + ") }}", 1, 20, "the number 999999999999... is too large"),
+    ("{{ name | truncate(10001) }}", 1, 11, "truncate: n must be between 1 and 10,000, got 10001"),
     ("{{ name | truncate(2, '...') }}", 1, 11, "truncate: the end mark '...' is longer than n (2)"),
     ('{{ name | date("%Y") }}', 1, 11, "filter 'date' works only right after a date variable"),
     ('{{ signup_date | upper | date("%Y") }}', 1, 26, "filter 'date' works only right after a date variable"),
     ('{{ signup_date | date("%H:%M") }}', 1, 18, "date format '%H:%M': '%H' is not supported (use %d, %-d"),
     ('{{ signup_date | date("100%") }}', 1, 18, "'%' is not supported"),
+    ("ok \ud800 {{ name }}", 1, 4, "invalid character '\\ud800'"),
 ]
 
 
-@pytest.mark.parametrize("source, line, column, fragment", ERRORS, ids=[e[0] for e in ERRORS])
+@pytest.mark.parametrize("source, line, column, fragment", ERRORS, ids=[e[0][:40] for e in ERRORS])
 def test_bad_templates(source, line, column, fragment):
     found = problems(source)
     assert found[0].startswith(f"line {line}, column {column}: "), found

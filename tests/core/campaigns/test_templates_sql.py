@@ -23,7 +23,7 @@ NOW = datetime(2026, 11, 21, 12, 0)
 INJECTION = "x' OR 1=1 --"
 ATTRIBUTES = {"visits": "integer", "score": "number", "vip": "boolean", "renewal": "date", "tier": "text",
               "city": "integer"}  # "city" clashes with the built-in field, which wins
-ODD_TEXT = ["", " ", "  \t\n ", "\u00a0", "\u3000x\u3000", "İlker Şahin", "straße", "ΟΔΟΣ ΣΑΣ", "🎉 party 🎉",
+ODD_TEXT = ["", " ", "  \t\n ", "\u00a0", "\u3000x\u3000", "İlker Şahin", "straße", "ΟΔΟΣ ΣΑΣ", "🎉 x 🎉",
             "e\u0301cole", "O'Brien", '"quoted"', INJECTION, "{{ name }}", "{% if %}", "$1 ? %s", "a\nb\r\nc",
             "back\\slash", "  Ada   da   Silva  ", "Cher", "ǆemal", "ᾳ", None]
 ODD_NAMES = [t for t in ODD_TEXT if t is not None]
@@ -207,7 +207,8 @@ def test_blank_counts(shop, variables):
     rows = shop.rows(sql, with_as_of(sql, {}, AS_OF))
     expected = {}
     for i, key in enumerate(template.variables, start=1):
-        blank = [r[i] is None or (isinstance(r[i], str) and not r[i].strip(" \t\n\r\x0b\x0c\u00a0\u3000")) for r in rows]
+        blank = [r[i] is None or (isinstance(r[i], str) and not r[i].strip(" \t\n\r\x0b\x0c\u00a0\u3000"))
+                 for r in rows]
         expected[key] = (len(rows), sum(blank))
     assert counted == expected
     assert list(counted) == ["first_name", "tier", "total_spend", "days_since_last_order", "renewal"]
