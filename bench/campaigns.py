@@ -8,7 +8,7 @@ process. Per scale:
 
 1. launch: an e-mail campaign to a saved segment of every customer, with a personalised subject and body
    (first name with a fallback, city, total spend, order count, last order date), no holdout or cap, the
-   vendor's latency 0 and no throttle: `launch_campaign` freezes the audience and renders and logs one
+   vendor's latency 0, no throttle and no simulated errors (retries wait seconds by design): `launch_campaign` freezes the audience and renders and logs one
    queued message per recipient in one transaction. Timed --launches times (each a new campaign).
 2. delivery: the worker's passes until every message of the last campaign has the vendor's answer and
    every receipt is applied (end to end, from the launch).
@@ -58,7 +58,8 @@ BODY = ("Hi {{ first_name | default(\"there\") }},\n\nThank you for your {{ orde
 def _campaign(store: Store, segment_id: int, name: str) -> int:
     return create_campaign(store, CampaignInput(
         name=name, segment_id=segment_id, channel="email", subject=SUBJECT, template=BODY, throttle_per_second=0,
-        vendor={"latency_min_seconds": 0, "latency_max_seconds": 0, "transient_error_rate": 0.02}), user="bench")
+        vendor={"latency_min_seconds": 0, "latency_max_seconds": 0, "transient_error_rate": 0,
+                "receipt_failure_rate": 0}), user="bench")
 
 
 def naive_launch(store: Store, segment_id: int, rows: int) -> float:
@@ -112,7 +113,9 @@ def measure(path: Path, scale: str, launches: int, repeat: int, naive_rows: int)
     cid, result = last
     worker = DeliveryWorker(store)
     started = time.perf_counter()
-    worker.run_until(lambda: get_campaign(store, cid).is_final and not pending_receipts(store), interval=0.05)
+    worker.run_until(lambda: get_campaign(store, cid).is_final, interval=0.0)
+    answered_s = time.perf_counter() - started
+    worker.run_until(lambda: not pending_receipts(store), interval=0.0)
     deliver_s = time.perf_counter() - started
     for _ in range(2):
         delivery_counts(store, cid)
@@ -125,7 +128,7 @@ def measure(path: Path, scale: str, launches: int, repeat: int, naive_rows: int)
     naive_launch_s = per_message * result.recipients
     return {"scale": scale, "customers": customers, "recipients": result.recipients,
             "messages_in_table": store.scalar("SELECT count(*) FROM messages"),
-            "launch_s": launch, "launch_all_s": launch_s, "deliver_s": deliver_s,
+            "launch_s": launch, "launch_all_s": launch_s, "answered_s": answered_s, "deliver_s": deliver_s,
             "launch_and_deliver_s": launch_s[-1] + deliver_s,
             "counts": {k: getattr(counts, k) for k in ("sent", "failed", "delivered", "opened", "clicked")},
             "stats_ms": summary(stats_ms), "naive_stats_ms": naive_stats_ms,
@@ -160,7 +163,8 @@ def print_scale(res: dict[str, Any]) -> None:
     print(f"  launch (freeze + render + log): median {launch['median']:.2f} s (min {launch['min']:.2f}, "
           f"all {', '.join(f'{s:.2f}' for s in res['launch_all_s'])})"
           + (f"  target <= {LAUNCH_TARGET_S} s" if res["scale"] == TARGET_SCALE else ""))
-    print(f"  delivery to the last receipt: {res['deliver_s']:.2f} s (launch + delivery {res['launch_and_deliver_s']:.2f} s)"
+    print(f"  sending until every message has the vendor's answer: {res['answered_s']:.2f} s; to the last receipt "
+          f"applied: {res['deliver_s']:.2f} s (launch + delivery {res['launch_and_deliver_s']:.2f} s)"
           f"  counts {res['counts']}")
     print(f"  stats query: median {stats['median']:.1f} ms, p90 {stats['p90']:.1f} ms"
           + (f"  target <= {STATS_TARGET_MS} ms" if res["scale"] == TARGET_SCALE else ""))

@@ -74,15 +74,50 @@ def _clean(receipts: Iterable[dict], now: datetime) -> tuple[list[dict], list[st
     return good, problems
 
 
+def _clean_frame(frame: pl.DataFrame, now: datetime) -> tuple[pl.DataFrame, list[str]]:
+    """The well-formed rows of a typed receipts frame (checked column-wise), and why the others are not."""
+    frame = frame.with_row_index("ordinal")
+    rid, vid = pl.col("receipt_id").str.strip_chars(), pl.col("vendor_message_id").str.strip_chars()
+    checks = [
+        (rid.is_null() | (rid.str.len_chars() == 0) | (rid.str.len_chars() > ID_LIMIT),
+         f"receipt_id must be a text of 1 to {ID_LIMIT} characters"),
+        (vid.is_null() | (vid.str.len_chars() == 0) | (vid.str.len_chars() > ID_LIMIT),
+         f"vendor_message_id must be a text of 1 to {ID_LIMIT} characters"),
+        (~pl.col("event").is_in(list(EVENTS)) | pl.col("event").is_null(), f"event must be one of {', '.join(EVENTS)}"),
+        (pl.col("occurred_at").is_null() | (pl.col("occurred_at") > now + MAX_FUTURE),
+         "occurred_at must be an ISO date and time, not in the future"),
+    ]
+    problem = pl.lit(None, dtype=pl.String)
+    for bad, message in reversed(checks):
+        problem = pl.when(bad).then(pl.lit(message)).otherwise(problem)
+    frame = frame.with_columns(problem.alias("problem"))
+    bad = frame.filter(pl.col("problem").is_not_null()).head(20)
+    problems = [f"receipt {r['receipt_id'] or r['ordinal'] + 1}: {r['problem']}" for r in bad.iter_rows(named=True)]
+    good = frame.filter(pl.col("problem").is_null()).select(
+        pl.col("receipt_id").str.strip_chars(), pl.col("vendor_message_id").str.strip_chars(), "event",
+        pl.col("reason").str.slice(0, REASON_LIMIT), "occurred_at")
+    return good, problems + [""] * (frame.height - good.height - len(problems))
+
+
 def apply_receipts(store: Store, receipts: pl.DataFrame | Iterable[dict], now: datetime | None = None) -> ReceiptResult:
     """Record new receipts and move their messages on; duplicates, unknown messages and malformed ones are
-    counted and change nothing."""
+    counted and change nothing. A frame (the in-process vendor's) is checked column-wise; a list of objects
+    (a webhook body) row by row."""
     now = now or utc_now()
-    rows = receipts.to_dicts() if isinstance(receipts, pl.DataFrame) else list(receipts)
-    good, problems = _clean(rows, now)
-    if not good:
-        return ReceiptResult(len(rows), 0, 0, 0, len(problems), tuple(problems[:20]))
-    incoming = pl.DataFrame(good, schema=_SCHEMA).with_row_index("ordinal")
+    if isinstance(receipts, pl.DataFrame):
+        typed = receipts.select([pl.col(k).cast(t) if k in receipts.columns else pl.lit(None, dtype=t).alias(k)
+                                 for k, t in _SCHEMA.items()])
+        good_frame, listed = _clean_frame(typed, now)
+        received, problems = typed.height, [p for p in listed if p]
+        invalid = typed.height - good_frame.height
+    else:
+        rows = list(receipts)
+        good, problems = _clean(rows, now)
+        good_frame = pl.DataFrame(good, schema=_SCHEMA)
+        received, invalid = len(rows), len(problems)
+    if good_frame.is_empty():
+        return ReceiptResult(received, 0, 0, 0, invalid, tuple(problems[:20]))
+    incoming = good_frame.with_row_index("ordinal")
 
     def work(cur) -> tuple[int, int, int]:
         cur.register("incoming_receipts", incoming)
@@ -91,7 +126,9 @@ def apply_receipts(store: Store, receipts: pl.DataFrame | Iterable[dict], now: d
                 SELECT DISTINCT ON (receipt_id) * FROM incoming_receipts ORDER BY receipt_id, ordinal)
             SELECT f.receipt_id, f.vendor_message_id, m.id AS message_id, m.campaign_id, f.event, f.reason,
                    f.occurred_at, m.id IS NOT NULL AS known,
-                   f.receipt_id IN (SELECT receipt_id FROM receipts) AS seen
+                   f.receipt_id IN (SELECT receipt_id FROM receipts WHERE campaign_id IN (
+                       SELECT DISTINCT m2.campaign_id FROM messages m2 JOIN firsts f2
+                       ON m2.vendor_message_id = f2.vendor_message_id)) AS seen
             FROM firsts f LEFT JOIN messages m ON m.vendor_message_id = f.vendor_message_id""")
         cur.unregister("incoming_receipts")
         known, fresh = cur.sql("SELECT count(*) FILTER (WHERE known), count(*) FILTER (WHERE known AND NOT seen) "
@@ -123,5 +160,5 @@ def apply_receipts(store: Store, receipts: pl.DataFrame | Iterable[dict], now: d
         return int(fresh), int(known) - int(fresh), total - int(known)
 
     applied, seen, unknown = store.write(work)
-    duplicates = seen + (len(good) - incoming["receipt_id"].n_unique())
-    return ReceiptResult(len(rows), applied, duplicates, unknown, len(problems), tuple(problems[:20]))
+    duplicates = seen + (incoming.height - incoming["receipt_id"].n_unique())
+    return ReceiptResult(received, applied, duplicates, unknown, invalid, tuple(problems[:20]))

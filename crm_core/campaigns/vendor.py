@@ -173,22 +173,22 @@ def send_due_receipts(store: Store, now: datetime, post: Callable[[pl.DataFrame]
     except Exception as exc:  # noqa: BLE001 - the receiver failed: every receipt of the post is retried
         sending, failing, error = sending.clear(), due, f"the receiver failed: {exc}"[:300]
 
-    def keys(frame: pl.DataFrame) -> list:
-        return [frame["receipt_id"].to_list(), frame["copy"].to_list()]
-
-    matching = ("FROM (SELECT unnest(?::VARCHAR[]) AS rid, unnest(?::INTEGER[]) AS cp) k "
-                "WHERE vendor_receipt_queue.receipt_id = k.rid AND vendor_receipt_queue.copy = k.cp")
+    matching = ("FROM receipt_keys k WHERE vendor_receipt_queue.receipt_id = k.receipt_id "
+                "AND vendor_receipt_queue.copy = k.copy")
 
     def work(cur) -> None:
         if not sending.is_empty():
-            cur.execute(f"UPDATE vendor_receipt_queue SET state = 'posted', attempts = attempts + 1 {matching}",
-                        keys(sending))
+            cur.register("receipt_keys", sending.select("receipt_id", "copy"))
+            cur.execute(f"UPDATE vendor_receipt_queue SET state = 'posted', attempts = attempts + 1 {matching}")
+            cur.unregister("receipt_keys")
         if not failing.is_empty():
+            cur.register("receipt_keys", failing.select("receipt_id", "copy"))
             cur.execute(f"""UPDATE vendor_receipt_queue
                 SET attempts = attempts + 1, last_error = ?,
                     state = CASE WHEN attempts + 1 >= ? THEN 'dropped' ELSE 'pending' END,
                     due_at = ?::TIMESTAMP + to_seconds(2 ^ (attempts + 1)) {matching}""",
-                        [error, RECEIPT_ATTEMPTS, now, *keys(failing)])
+                        [error, RECEIPT_ATTEMPTS, now])
+            cur.unregister("receipt_keys")
 
     store.write(work)
     dropped = failing.filter(pl.col("attempts") + 1 >= RECEIPT_ATTEMPTS).height
