@@ -116,12 +116,13 @@ def log_export_query(campaign_id: int, status: str | None = None, search: str | 
 def status_timeline(store: Store, message_id: int) -> pl.DataFrame:
     """One message's timeline: queued, sent, then each receipt in event-time order (duplicates left out)."""
     return store.frame("""
-        SELECT 'queued' AS event, queued_at AS at, NULL AS detail FROM messages WHERE id = $id
+        SELECT 'queued' AS event, queued_at AS "at", NULL AS detail FROM messages WHERE id = $id
         UNION ALL SELECT 'sent', sent_at, vendor_message_id FROM messages WHERE id = $id AND sent_at IS NOT NULL
         UNION ALL SELECT 'failed', failed_at, error FROM messages
                   WHERE id = $id AND failed_at IS NOT NULL AND sent_at IS NULL
         UNION ALL SELECT event, occurred_at, reason FROM receipts WHERE message_id = $id
-        ORDER BY at, event""", {"id": int(message_id)})
+        ORDER BY "at", list_position(['queued', 'sent', 'delivered', 'opened', 'clicked', 'failed'], event)""",
+                       {"id": int(message_id)})  # AT is a keyword in DuckDB 2.0, so "at" is quoted
 
 
 def customer_messages(store: Store, customer_id: int, limit: int = 200) -> pl.DataFrame:

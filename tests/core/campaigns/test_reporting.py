@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from crm_core.campaigns.lifecycle import launch_campaign, transition
-from crm_core.campaigns.reporting import campaign_events, receipts_pending
+from crm_core.campaigns.reporting import campaign_events, receipts_pending, status_timeline
 from crm_core.campaigns.vendor import pending_receipts
 from crm_core.campaigns.delivery import DeliveryWorker
 from crm_core.validation import utc_now
@@ -40,3 +40,21 @@ def test_pending_receipts_are_counted_per_campaign(store):
     assert receipts_pending(store, second) > 0
     assert receipts_pending(store, first) == 0
     assert receipts_pending(store, second) == pending_receipts(store)
+
+
+def test_a_message_timeline_runs_in_event_order(store):
+    shop = open_shop(store)
+    clock = Clock()
+    cid = new_campaign(store, shop["everyone"], vendor={"duplicate_rate": 0.5, "latency_min_seconds": 0,
+                                                        "latency_max_seconds": 30})
+    launch_campaign(store, cid, None, clock())
+    deliver_all(store, clock)
+    opened = store.scalar("SELECT min(id) FROM messages WHERE campaign_id = ? AND opened_at IS NOT NULL", [cid])
+    timeline = status_timeline(store, opened)
+    events = timeline["event"].to_list()
+    assert events[:3] == ["queued", "sent", "delivered"] and "opened" in events
+    assert len(events) == len(set(events))  # duplicated receipts are not repeated
+    assert timeline["at"].is_sorted()
+    failed = store.scalar("SELECT min(id) FROM messages WHERE campaign_id = ? AND sent_at IS NULL", [cid])
+    assert status_timeline(store, failed)["event"].to_list() == ["queued", "failed"]
+    assert status_timeline(store, 10**9).is_empty()
