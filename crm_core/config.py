@@ -31,3 +31,8 @@ def demo_size() -> tuple[int, int]:
 def demo_on_first_start() -> bool:
     """Whether an empty workspace is filled with demo data at start (env CRM_DEMO=0 turns it off)."""
     return os.environ.get("CRM_DEMO", "1") not in ("0", "false", "no")
+
+
+def delivery_worker_enabled() -> bool:
+    """Whether the app delivers campaigns in a background thread (env CRM_DELIVERY_WORKER=0 turns it off)."""
+    return os.environ.get("CRM_DELIVERY_WORKER", "1") not in ("0", "false", "no")

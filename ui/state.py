@@ -1,9 +1,10 @@
-"""The process-wide workspace Store, cached for all sessions, and small per-session helpers."""
+"""The process-wide workspace Store, cached for all sessions, its delivery worker, and small per-session helpers."""
 from __future__ import annotations
 
 import streamlit as st
 
 from crm_core import config, workspace
+from crm_core.campaigns.delivery import background_worker
 from crm_core.store import Store, WorkspaceBusyError
 
 
@@ -13,10 +14,16 @@ def _store_for(path: str) -> Store:
 
 
 def get_store() -> Store:
-    """The open workspace (created, migrated and demo-filled on first use); stops with a message if busy."""
+    """The open workspace (created, migrated and demo-filled on first use); stops with a message if busy.
+
+    Also makes sure the process's campaign delivery worker runs (a no-op once started), unless
+    CRM_DELIVERY_WORKER=0 (the page tests drive delivery by hand)."""
     try:
-        return _store_for(str(config.db_path()))
+        store = _store_for(str(config.db_path()))
     except WorkspaceBusyError as exc:
         st.error(str(exc))
         st.stop()
         raise
+    if config.delivery_worker_enabled():
+        background_worker(store)
+    return store

@@ -15,6 +15,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
+def no_delivery_thread(monkeypatch: pytest.MonkeyPatch):
+    """Page tests deliver campaigns by hand (DeliveryWorker(store, clock).tick()), never in a background thread."""
+    monkeypatch.setenv("CRM_DELIVERY_WORKER", "0")
+
+
+@pytest.fixture(autouse=True)
 def fresh_streamlit_caches():
     """st.cache_resource outlives a test inside one process: clear it around every test."""
     st.cache_resource.clear()
