@@ -1,10 +1,11 @@
-"""The customer profile view: contact details, stats, orders with items, edit and delete."""
+"""The customer profile view: contact details, stats, orders with items, messages received, edit and delete."""
 from __future__ import annotations
 
 import json
 
 import streamlit as st
 
+from crm_core.campaigns.reporting import customer_messages
 from crm_core.customer_records import customer_profile, delete_customer, update_customer
 from crm_core.order_search import OrderFilter, items_export_query, orders_export_query
 from crm_core.store import Store
@@ -78,8 +79,24 @@ def render_profile(store: Store, raw_id: str, user: CurrentUser) -> None:
         download_buttons(store, *items_export_query(customer_id=c["id"]),
                          basename=f"customer-{c['id']}-items", key="profile-items-dl")
 
+    _messages(store, c["id"])
     if user.can_write:
         _edit_and_delete(store, c, s["order_count"])
+
+
+def _messages(store: Store, customer_id: int) -> None:
+    """The campaign messages this customer was sent, newest first (their text shown as text)."""
+    st.subheader("Messages")
+    messages = customer_messages(store, customer_id)
+    if messages.is_empty():
+        st.caption("No campaign has sent this customer a message yet.")
+        return
+    stamp = lambda label: st.column_config.DatetimeColumn(label, format="YYYY-MM-DD HH:mm")  # noqa: E731
+    st.dataframe(messages.drop("message_id"), hide_index=True, key="profile-messages", column_config={
+        "campaign": "Campaign", "channel": "Channel", "status": "Status", "subject": "Subject",
+        "body": st.column_config.TextColumn("Message", width="large"), "queued_at": stamp("Queued"),
+        "sent_at": stamp("Sent"), "delivered_at": stamp("Delivered"), "opened_at": stamp("Opened"),
+        "clicked_at": stamp("Clicked"), "error": "Error"})
 
 
 def _edit_and_delete(store: Store, c: dict, order_count: int) -> None:

@@ -33,6 +33,7 @@ def _sections(is_admin: bool) -> dict:
             page("customers.py", title="Customers", icon=":material/group:", url_path="customers"),
             page("orders.py", title="Orders", icon=":material/receipt_long:", url_path="orders"),
             page("segments.py", title="Segments", icon=":material/filter_alt:", url_path="segments"),
+            page("campaigns.py", title="Campaigns", icon=":material/campaign:", url_path="campaigns"),
             page("import.py", title="Import", icon=":material/upload_file:", url_path="import"),
         ],
     }

@@ -1,0 +1,151 @@
+"""The campaign editor (a new campaign or a draft): name, audience, channel, message, sending settings and
+the vendor simulator; Save draft shows each problem next to its field; Delete draft."""
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from crm_core.campaigns.editing import (CampaignInput, campaign_input, check_campaign, create_campaign,
+                                        delete_campaign, update_campaign)
+from crm_core.campaigns.model import CHANNELS, Campaign
+from crm_core.segments.catalog import Catalog, load_catalog
+from crm_core.segments.preview import today
+from crm_core.segments.saved import list_segments
+from crm_core.segments.workbench import analyse
+from crm_core.store import Store
+from crm_core.validation import NotFoundError, ValidationError
+from ui.auth import CurrentUser
+from ui.campaign_format import clear_errors, field_error, has_errors, other_errors, plain, set_errors
+from ui.campaign_form import (K, OPEN_KEY, form_input, load_form, needs_loading, new_input, sending_settings,
+                              variables_help, vendor_settings, watched)
+from ui.segment_editor import rule_editor
+from ui.segment_views import audience_panel
+from ui.widgets import flash
+
+FIELD_KEYS = {"name", "description", "audience", "channel", "subject", "template", "scheduled_at",
+              "throttle_per_second", "holdout_pct", "frequency_cap_hours", "seed"}
+
+
+def _open(campaign_id: int | str | None) -> None:
+    if campaign_id is None:
+        st.query_params.pop("campaign", None)
+    else:
+        st.query_params["campaign"] = str(campaign_id)
+
+
+def _segment_options(store: Store) -> dict[int, str]:
+    segments = list_segments(store)
+    return {row["id"]: (f"{row['name']} · {row['customers']:,} customers" if row["customers"] is not None
+                        else row["name"]) for row in segments.iter_rows(named=True)}
+
+
+def editor(store: Store, campaign: Campaign | None, user: CurrentUser) -> CampaignInput:
+    """Draw the form for a new campaign (None) or a draft; returns what it holds now."""
+    param = "new" if campaign is None else str(campaign.id)
+    segments = _segment_options(store)
+    if needs_loading(param):
+        clear_errors()
+        load_form(param, new_input() if campaign is None else campaign_input(campaign), list(segments))
+    current = watched(form_input())
+    other_errors(FIELD_KEYS)
+    catalog = load_catalog(store)
+
+    st.text_input("Campaign name", key=K + "name", max_chars=100, placeholder="e.g. Autumn sale for big spenders")
+    field_error("name", current["name"], "name")
+    st.text_area("Description", key=K + "description", height=68, placeholder="What this campaign is for (optional)")
+    field_error("description", current["description"], "description")
+
+    st.subheader("Audience")
+    _audience(store, catalog, segments, current)
+
+    st.subheader("Message")
+    channel = st.segmented_control("Channel", list(CHANNELS), key=K + "channel", required=True,
+                                   format_func=lambda c: CHANNELS[c].label)
+    field_error("channel", current["channel"], "channel")
+    if CHANNELS[channel].has_subject:
+        st.text_input("Subject", key=K + "subject", max_chars=200, persist_state="page")
+        field_error("subject", current["subject"], "subject")
+    st.text_area("Message", key=K + "template", height=200,
+                 help="Plain text. Insert customer values with {{ variable }}; see the list below.")
+    field_error("template", current["template"], "template")
+    limit = CHANNELS[channel].body_limit
+    st.caption(f"{len(st.session_state.get(K + 'template') or ''):,} characters as written; "
+               f"{CHANNELS[channel].label} allows {limit:,} after the values are filled in"
+               + (" (longer SMS go out as several segments)." if channel == "sms" else "."))
+    with st.expander("Variables and filters you can use", icon=":material/data_object:"):
+        variables_help(catalog)
+
+    st.subheader("Sending")
+    sending_settings(current)
+    with st.expander("Vendor simulator", icon=":material/science:", expanded=has_errors("vendor.")):
+        vendor_settings(current, channel)
+    _save_bar(store, campaign, user)
+    return form_input()
+
+
+def _audience(store: Store, catalog: Catalog, segments: dict[int, str], current: dict) -> None:
+    source = st.radio("Send to", ["segment", "rule"], key=K + "source", horizontal=True,
+                      format_func=lambda s: "A saved segment" if s == "segment" else "Build a rule")
+    if source == "segment":
+        if not segments:
+            st.info("There are no saved segments yet: build a rule here, or save one on the Segments page.")
+        if st.session_state.get(K + "segment") not in segments:
+            st.session_state[K + "segment"] = None
+        st.selectbox("Segment", list(segments), key=K + "segment", format_func=segments.get,
+                     placeholder="Choose a segment", help="Sizes as last measured; the exact count as of now is "
+                                                          "shown before launch, after the cap and holdout.")
+    else:
+        rules = rule_editor(store, catalog, key="cmp")
+        analysis = analyse(store, rules, today(), None, catalog=catalog)
+        audience_panel(analysis)
+    field_error("audience", current["audience"], "audience")
+
+
+def _save_bar(store: Store, campaign: Campaign | None, user: CurrentUser) -> None:
+    st.divider()
+    cols = st.columns([1.2, 1.2, 4])
+    if cols[0].button("Save draft", type="primary", icon=":material/save:", key="cmp-save"):
+        data = form_input()
+        try:
+            if campaign is None:
+                new_id = create_campaign(store, data, user.username)
+            else:
+                update_campaign(store, campaign.id, data, user.username)
+        except ValidationError as exc:
+            set_errors(exc.errors, watched(data))
+            st.rerun()
+        except NotFoundError as exc:
+            set_errors({"status": str(exc)}, {})
+            st.rerun()
+        clear_errors()
+        flash(f"Draft '{data.name.strip()}' saved")
+        if campaign is None:
+            st.session_state[OPEN_KEY] = str(new_id)
+            _open(new_id)
+        st.rerun()
+    if campaign is not None:
+        with cols[1].popover("Delete draft", icon=":material/delete:"):
+            st.write(f"Delete the draft **{plain(campaign.name)}**? This cannot be undone.")
+            if st.button("Delete for good", type="primary", key="cmp-delete"):
+                try:
+                    delete_campaign(store, campaign.id)
+                except (ValidationError, NotFoundError) as exc:
+                    st.error(" ".join(exc.errors.values()) if isinstance(exc, ValidationError) else str(exc))
+                else:
+                    flash(f"Draft '{campaign.name}' deleted")
+                    st.session_state.pop(OPEN_KEY, None)
+                    _open(None)
+                    st.rerun()
+
+
+def is_dirty(store: Store, campaign: Campaign, shown: CampaignInput) -> bool:
+    """Whether the form differs from the saved draft (or cannot be saved as it is)."""
+    def normal(data: CampaignInput) -> str | None:
+        try:
+            return json.dumps(check_campaign(store, data).values, sort_keys=True, default=str)
+        except ValidationError:
+            return None
+
+    saved = normal(campaign_input(campaign))
+    return saved is None or normal(shown) != saved

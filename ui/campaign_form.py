@@ -1,0 +1,199 @@
+"""The campaign form's state: widget keys loaded from a campaign, read back as a CampaignInput, and the
+widgets for sending settings, the vendor simulator and the 'variables you can use' help."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, fields
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from crm_core.campaigns.editing import DEFAULT_SEED, DEFAULT_THROTTLE, MAX_THROTTLE, CampaignInput
+from crm_core.campaigns.model import CHANNELS, VendorSettings
+from crm_core.campaigns.template_filters import FILTERS
+from crm_core.campaigns.templates import template_variables
+from crm_core.segments.catalog import Catalog
+from crm_core.validation import utc_now
+from ui.campaign_format import field_error
+from ui.segment_editor import canonical, load_rules
+
+K = "cmp-f-"
+OPEN_KEY = "cmp-open"
+STARTER_RULE = {"match": "all", "negate": False, "rules": [{"field": "total_spend", "op": ">", "value": 1000}]}
+STARTER_SUBJECT = 'A little thank-you, {{ first_name | default("friend") }}'
+STARTER_BODY = ('Hi {{ first_name | default("there") }},\n\n'
+                "Thank you for shopping with us. Here is 10% off your next order.\n\n"
+                "See you soon!")
+# The vendor simulator's settings (VendorSettings fields): label, help, and whether it is a rate shown in %.
+VENDOR_LABELS = {
+    "send_success_rate": ("Accepted by the vendor (%)", "Messages the vendor answers 'sent'; the rest fail at once."),
+    "delivery_rate": ("Delivered, of accepted (%)", "The rest bounce, are blocked or hit an invalid number later."),
+    "open_rate": ("Opened, of delivered (%)", "Leave blank for the channel's usual rate."),
+    "click_rate": ("Clicked, of delivered (%)", "Leave blank for the channel's usual rate."),
+    "latency_min_seconds": ("Receipts come after at least (seconds)", "Delay between a send and its receipts."),
+    "latency_max_seconds": ("…and at most (seconds)", "Receipts are spread over this range, some out of order."),
+    "duplicate_rate": ("Receipts sent twice (%)", "Real vendors repeat receipts; each one still counts once."),
+    "transient_error_rate": ("Sends answered 'try again later' (%)", "Retried with a growing delay."),
+    "max_attempts": ("Attempts before a message fails", "How often a 'try again later' send is retried."),
+    "receipt_failure_rate": ("Receipt posts lost on the way (%)", "Lost posts are posted again later."),
+}
+
+
+def _percent(value: float | None) -> float | None:
+    return None if value is None else round(float(value) * 100, 4)
+
+
+def load_form(param: str, data: CampaignInput, segment_ids: list[int]) -> None:
+    """Put a campaign's values (or a new one's defaults) into the form's widgets."""
+    s = st.session_state
+    s[OPEN_KEY] = param
+    s[K + "name"], s[K + "description"] = data.name, data.description or ""
+    s[K + "source"] = "rule" if data.segment_id is None and data.rules is not None else "segment"
+    s[K + "segment"] = data.segment_id if data.segment_id in segment_ids else None
+    load_rules(data.rules or STARTER_RULE, key="cmp")
+    s[K + "channel"] = data.channel if data.channel in CHANNELS else "email"
+    s[K + "subject"], s[K + "template"] = data.subject or "", data.template or ""
+    s[K + "when"] = "now"
+    tomorrow = utc_now() + timedelta(days=1)
+    s[K + "send_date"], s[K + "send_time"] = tomorrow.date(), time(9, 0)
+    s[K + "throttle"] = int(data.throttle_per_second)
+    s[K + "holdout"] = float(data.holdout_pct or 0)
+    s[K + "cap"] = int(data.frequency_cap_hours or 0)
+    s[K + "seed"] = int(data.seed)
+    vendor = asdict(VendorSettings.from_mapping(data.vendor))
+    for f in fields(VendorSettings):
+        value = vendor[f.name]
+        s[K + "v-" + f.name] = _percent(value) if f.name.endswith("_rate") else value
+
+
+def new_input() -> CampaignInput:
+    """A new campaign's starting values: a friendly e-mail to fill in."""
+    return CampaignInput(subject=STARTER_SUBJECT, template=STARTER_BODY, throttle_per_second=DEFAULT_THROTTLE,
+                         seed=DEFAULT_SEED)
+
+
+def needs_loading(param: str) -> bool:
+    """Whether the form holds another campaign, or nothing (its widgets were not drawn on the last run)."""
+    return st.session_state.get(OPEN_KEY) != param or K + "name" not in st.session_state
+
+
+def form_input() -> CampaignInput:
+    """The form's current values as the core's input."""
+    s = st.session_state
+    source = s.get(K + "source", "segment")
+    vendor: dict[str, Any] = {}
+    for f in fields(VendorSettings):
+        value = s.get(K + "v-" + f.name)
+        vendor[f.name] = None if value is None else (round(value / 100, 6) if f.name.endswith("_rate") else value)
+    tree = s.get("cmp-tree")
+    return CampaignInput(
+        name=s.get(K + "name", ""), description=s.get(K + "description", ""),
+        segment_id=s.get(K + "segment") if source == "segment" else None,
+        rules=canonical(tree) if source == "rule" and tree else None,
+        channel=s.get(K + "channel") or "email", subject=s.get(K + "subject") or None,
+        template=s.get(K + "template", ""), throttle_per_second=s.get(K + "throttle", DEFAULT_THROTTLE),
+        holdout_pct=Decimal(str(s.get(K + "holdout") or 0)), frequency_cap_hours=s.get(K + "cap") or None,
+        seed=s.get(K + "seed", DEFAULT_SEED), vendor=vendor)
+
+
+def watched(data: CampaignInput) -> dict[str, Any]:
+    """The values each validation message is about, by the message's key (a changed value hides it)."""
+    values = {"name": data.name, "description": data.description, "channel": data.channel,
+              "audience": (data.segment_id, json.dumps(data.rules, sort_keys=True, default=str)),
+              "subject": data.subject, "template": data.template, "throttle_per_second": data.throttle_per_second,
+              "holdout_pct": data.holdout_pct, "frequency_cap_hours": data.frequency_cap_hours, "seed": data.seed,
+              "scheduled_at": send_at()}
+    values.update({f"vendor.{k}": v for k, v in data.vendor.items()})
+    return values
+
+
+def send_at() -> datetime | None:
+    """The chosen send time (naive UTC) when 'Schedule' is chosen, else None."""
+    s = st.session_state
+    if s.get(K + "when") != "later" or not s.get(K + "send_date"):
+        return None
+    day: date = s[K + "send_date"]
+    return datetime.combine(day, s.get(K + "send_time") or time(9, 0))
+
+
+def sending_settings(current: dict[str, Any], editable: bool = True) -> None:
+    """When to send, sending speed, holdout, frequency cap and seed."""
+    when = st.radio("When", ["now", "later"], key=K + "when", horizontal=True, disabled=not editable,
+                    format_func=lambda w: "Send when I launch" if w == "now" else "Schedule a date and time (UTC)")
+    if when == "later":
+        day, hour, note = st.columns([1, 1, 2], vertical_alignment="bottom")
+        day.date_input("Send on (UTC)", key=K + "send_date", min_value=utc_now().date(), format="YYYY-MM-DD",
+                       persist_state="page")
+        hour.time_input("At (UTC)", key=K + "send_time", step=timedelta(minutes=15), persist_state="page")
+        note.caption(f"It is now {utc_now():%Y-%m-%d %H:%M} UTC. The campaign is launched at that time by "
+                     "the delivery worker, with the audience as it is then.")
+    field_error("scheduled_at", current.get("scheduled_at"), "scheduled_at")
+    cols = st.columns(4)
+    with cols[0]:
+        st.number_input("Sending speed (messages/s)", min_value=0, max_value=MAX_THROTTLE, step=10,
+                        key=K + "throttle", help="How many messages per second go to the vendor; 0 = no limit.")
+        field_error("throttle_per_second", current.get("throttle_per_second"), "throttle_per_second")
+    with cols[1]:
+        st.number_input("Holdout (%)", min_value=0.0, max_value=90.0, step=1.0, format="%.2f", key=K + "holdout",
+                        help="Keep this share of the audience as a control group (chosen at random with the "
+                             "seed): they get nothing, so you can measure the campaign's effect.")
+        field_error("holdout_pct", current.get("holdout_pct"), "holdout_pct")
+    with cols[2]:
+        st.number_input("Frequency cap (hours)", min_value=0, max_value=24 * 365, step=24, key=K + "cap",
+                        help="Skip anyone who was sent a message in the last N hours; 0 = no cap.")
+        field_error("frequency_cap_hours", current.get("frequency_cap_hours"), "frequency_cap_hours")
+    with cols[3]:
+        st.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key=K + "seed",
+                        help="The same seed picks the same holdout and makes the vendor simulator "
+                             "behave the same way.")
+        field_error("seed", current.get("seed"), "seed")
+
+
+def vendor_settings(current: dict[str, Any], channel: str) -> None:
+    """The simulated vendor's behaviour for this campaign (rates in percent)."""
+    opens, clicks = CHANNELS[channel].open_rate, CHANNELS[channel].click_rate
+    st.caption("The vendor is simulated inside Mini CRM: it accepts messages at the sending speed, answers "
+               "each one sent or failed, and later sends receipts (delivered, opened, clicked, or failed with a "
+               f"reason). {CHANNELS[channel].label}'s usual rates: {opens:.0%} opened, {clicks:.0%} clicked.")
+    cols = st.columns(2)
+    for i, f in enumerate(fields(VendorSettings)):
+        label, help_text = VENDOR_LABELS.get(f.name, (f.name.replace("_", " ").capitalize(), None))
+        key = K + "v-" + f.name
+        with cols[i % 2]:
+            if f.name == "max_attempts":
+                st.number_input(label, min_value=1, max_value=10, step=1, key=key, help=help_text)
+            elif f.name.endswith("_rate"):
+                usual = {"open_rate": opens, "click_rate": clicks}.get(f.name)
+                st.number_input(label, min_value=0.0, max_value=100.0, step=1.0, format="%.1f", key=key,
+                                help=help_text, placeholder=None if usual is None else f"usual: {usual:.0%}")
+            else:
+                st.number_input(label, min_value=0.0, max_value=86_400.0, step=1.0, format="%.1f", key=key,
+                                help=help_text)
+            field_error(f"vendor.{f.name}", current.get(f"vendor.{f.name}"), f"vendor.{f.name}")
+
+
+def variables_help(catalog: Catalog) -> None:
+    """The variables and filters a template may use, from their registries."""
+    st.caption('Write `{{ variable }}` to insert a value, and pass it through filters with `|`: '
+               '`{{ first_name | default("there") | upper }}`. Unknown names are refused when you save.')
+    variables = template_variables(catalog)
+    st.dataframe(pl.DataFrame({
+        "variable": ["{{ " + v.key + " }}" for v in variables.values()],
+        "label": [v.label for v in variables.values()],
+        "kind": [v.kind for v in variables.values()],
+        "help": [v.help for v in variables.values()],
+    }), hide_index=True, width="stretch", key="cmp-vars", column_config={
+        "variable": st.column_config.TextColumn("Variable", width="medium"), "label": "What it is",
+        "kind": st.column_config.TextColumn("Kind", width="small"), "help": "Notes"})
+    st.dataframe(pl.DataFrame({
+        "filter": [f.signature for f in FILTERS.values()],
+        "example": [f.example for f in FILTERS.values()],
+        "help": [f.help for f in FILTERS.values()],
+    }), hide_index=True, width="stretch", key="cmp-filters", column_config={
+        "filter": st.column_config.TextColumn("Filter", width="medium"), "example": "Example",
+        "help": "What it does"})
+    st.caption("Money is written 1,234.50, whole numbers 1,234 and dates 2026-11-01. Anything without a value "
+               "is left blank unless you give a default.")

@@ -1,0 +1,141 @@
+"""A launched campaign: status, live delivery progress (refreshing itself while anything can still change),
+pause / resume / cancel / duplicate, the lifecycle, and the communication log."""
+from __future__ import annotations
+
+import streamlit as st
+
+from crm_core.campaigns.editing import duplicate_campaign, get_campaign
+from crm_core.campaigns.lifecycle import transition
+from crm_core.campaigns.model import PAUSED, RUNNING, STATUS_LABELS, Campaign, TransitionError
+from crm_core.campaigns.reporting import DeliveryCounts, campaign_events, delivery_counts, receipts_pending
+from crm_core.store import Store
+from crm_core.validation import NotFoundError, ValidationError
+from ui.auth import CurrentUser
+from ui.campaign_format import count, pct, plain
+from ui.campaign_log import communication_log_view
+from ui.widgets import flash
+
+ACTIONS = {"pause": ("Pause", ":material/pause:", "Campaign paused: nothing more is sent until you resume it."),
+           "resume": ("Resume", ":material/play_arrow:", "Campaign resumed"),
+           "cancel": ("Cancel campaign", ":material/cancel:", "Campaign cancelled: the messages not yet sent "
+                                                              "will not be sent.")}
+
+
+def still_changing(store: Store, campaign: Campaign) -> bool:
+    """Whether the counts can still move: running or paused, or receipts still on their way."""
+    return campaign.status in (RUNNING, PAUSED) or receipts_pending(store, campaign.id) > 0
+
+
+def live_view(store: Store, campaign: Campaign, user: CurrentUser) -> None:
+    """Progress, counts, actions, lifecycle and log of a launched campaign."""
+    if campaign.launched_at:
+        st.caption(f"Launched {campaign.launched_at:%Y-%m-%d %H:%M} UTC by {plain(campaign.launched_by or 'the scheduler')}"
+                   + (f" · finished {campaign.finished_at:%Y-%m-%d %H:%M} UTC" if campaign.finished_at else ""))
+    _frozen_audience(campaign)
+    if still_changing(store, campaign):
+        _live_counts(store, campaign.id, campaign.status)
+    else:
+        _counts(delivery_counts(store, campaign.id), campaign.status)
+    if user.can_write:
+        _actions(store, campaign, user)
+    with st.expander("Lifecycle", icon=":material/timeline:"):
+        events = campaign_events(store, campaign.id)
+        st.dataframe(events, hide_index=True, width="stretch", key="cmp-events", column_config={
+            "happened_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+            "from_status": "From", "to_status": "To", "by_user": "By", "note": "Note"})
+    communication_log_view(store, campaign)
+
+
+def _frozen_audience(campaign: Campaign) -> None:
+    if campaign.recipients is None:
+        return
+    st.caption(f"Audience frozen at launch: {count(campaign.audience_size)} matched · {count(campaign.no_address)} "
+               f"without an address · {count(campaign.capped)} capped · {count(campaign.holdout)} held out · "
+               f"**{count(campaign.recipients)} recipients**.")
+
+
+@st.fragment(run_every=1)
+def _live_counts(store: Store, campaign_id: int, shown_status: str) -> None:
+    """The counts, refreshed every second; the whole page reruns when the status changes or all is in."""
+    try:
+        campaign = get_campaign(store, campaign_id)
+    except NotFoundError:
+        return
+    if campaign.status != shown_status or not still_changing(store, campaign):
+        st.rerun(scope="app")
+    _counts(delivery_counts(store, campaign_id), campaign.status)
+    pending = receipts_pending(store, campaign_id)
+    if pending and campaign.status not in (RUNNING, PAUSED):
+        st.caption(f":material/hourglass_top: {pending:,} receipts are still on their way from the vendor; "
+                   "the counts update by themselves.")
+
+
+def _counts(counts: DeliveryCounts, status: str) -> None:
+    if counts.total:
+        text = (f"{counts.answered:,} of {counts.total:,} messages answered by the vendor "
+                f"({pct(counts.progress, 0)}) · {STATUS_LABELS.get(status, status)}")
+        st.progress(min(1.0, counts.progress), text=text)
+    top = st.columns(6)
+    top[0].metric("Queued", f"{counts.queued:,}", help="Waiting to be sent (or being sent).")
+    top[1].metric("Sent", f"{counts.sent:,}", help="Accepted by the vendor.")
+    top[2].metric("Failed", f"{counts.failed:,}", help="Refused at once, or bounced/blocked later.")
+    top[3].metric("Delivered", f"{counts.delivered:,}", help="Delivery receipts received.")
+    top[4].metric("Opened", f"{counts.opened:,}")
+    top[5].metric("Clicked", f"{counts.clicked:,}")
+    rates = st.columns(6)
+    rates[1].caption(f"{pct(counts.rate(counts.sent, counts.total))} of all messages")
+    rates[2].caption(f"{pct(counts.rate(counts.failed, counts.total))} of all messages")
+    rates[3].caption(f"Delivery rate {pct(counts.rate(counts.delivered))} of sent")
+    rates[4].caption(f"Open rate {pct(counts.rate(counts.opened, counts.delivered))} of delivered")
+    rates[5].caption(f"Click rate {pct(counts.rate(counts.clicked, counts.delivered))} of delivered")
+    if counts.cancelled:
+        st.caption(f"{counts.cancelled:,} messages were not sent because the campaign was cancelled or failed.")
+
+
+def _act(store: Store, campaign: Campaign, action: str, user: CurrentUser) -> None:
+    try:
+        transition(store, campaign.id, action, user.username)
+    except (TransitionError, NotFoundError) as exc:
+        st.error(plain(str(exc)), icon=":material/block:")
+        return
+    flash(ACTIONS[action][2])
+    st.rerun()
+
+
+def _actions(store: Store, campaign: Campaign, user: CurrentUser) -> None:
+    cols = st.columns([1, 1.3, 1.2, 3])
+    if campaign.status == RUNNING and cols[0].button(ACTIONS["pause"][0], icon=ACTIONS["pause"][1], key="cmp-pause"):
+        _act(store, campaign, "pause", user)
+    if campaign.status == PAUSED and cols[0].button(ACTIONS["resume"][0], icon=ACTIONS["resume"][1],
+                                                    key="cmp-resume", type="primary"):
+        _act(store, campaign, "resume", user)
+    if campaign.status in (RUNNING, PAUSED):
+        with cols[1]:
+            cancel_button(store, campaign, user)
+    if cols[2].button("Duplicate", icon=":material/content_copy:", key="cmp-dup",
+                      help="A new draft with the same audience, message and settings."):
+        duplicate(store, campaign.id, user)
+
+
+def cancel_button(store: Store, campaign: Campaign, user: CurrentUser) -> None:
+    """'Cancel campaign' behind a confirmation."""
+    with st.popover(ACTIONS["cancel"][0], icon=ACTIONS["cancel"][1]):
+        st.write("Cancel the campaign? Messages not yet sent are dropped; this cannot be undone.")
+        if st.button("Yes, cancel it", type="primary", key="cmp-cancel"):
+            _act(store, campaign, "cancel", user)
+
+
+def duplicate(store: Store, campaign_id: int, user: CurrentUser) -> None:
+    """Copy a campaign into a new draft and open it (problems shown as messages)."""
+    try:
+        copy = duplicate_campaign(store, campaign_id, user.username)
+    except ValidationError as exc:
+        for message in exc.errors.values():
+            st.error(plain(message), icon=":material/error:")
+        return
+    except NotFoundError as exc:
+        st.error(plain(str(exc)))
+        return
+    flash("Campaign duplicated: this is the new draft")
+    st.query_params["campaign"] = str(copy)
+    st.rerun()

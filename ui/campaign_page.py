@@ -1,0 +1,90 @@
+"""One campaign's screen, by its status: the editor and pre-launch checks for a draft, the checks for a
+scheduled campaign, progress and log once launched; and a read-only summary of what was written."""
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import polars as pl
+import streamlit as st
+
+from crm_core.campaigns.editing import get_campaign
+from crm_core.campaigns.model import CHANNELS, DRAFT, SCHEDULED, Campaign
+from crm_core.segments.saved import list_segments
+from crm_core.store import Store
+from crm_core.validation import NotFoundError
+from ui.auth import CurrentUser
+from ui.campaign_editor import editor, is_dirty
+from ui.campaign_form import VENDOR_LABELS
+from ui.campaign_format import audience_source, channel_label, plain, status_badge
+from ui.campaign_live import live_view
+from ui.campaign_prelaunch import before_launch
+
+
+def _back() -> None:
+    st.query_params.pop("campaign", None)
+
+
+def campaign_screen(store: Store, param: str, user: CurrentUser) -> None:
+    """The screen for `?campaign=new` or `?campaign=<id>`."""
+    st.button("All campaigns", icon=":material/arrow_back:", type="tertiary", key="cmp-back", on_click=_back)
+    if param == "new":
+        if not user.can_write:
+            st.info("Creating campaigns is for marketers and admins; your role can look at them and export logs.")
+            return
+        st.title("New campaign")
+        editor(store, None, user)
+        st.caption("Save the draft to see the message for real recipients, check the audience and launch it.")
+        return
+    try:
+        campaign = get_campaign(store, int(param))
+    except (ValueError, NotFoundError):
+        st.error(f"There is no campaign '{plain(param)}' (it may have been deleted).")
+        return
+    _header(campaign)
+    if campaign.status == DRAFT:
+        dirty = False
+        if user.can_write:
+            dirty = is_dirty(store, campaign, editor(store, campaign, user))
+        else:
+            summary(store, campaign)
+        st.divider()
+        before_launch(store, campaign, user, dirty)
+    elif campaign.status == SCHEDULED:
+        summary(store, campaign)
+        st.divider()
+        before_launch(store, campaign, user)
+    else:
+        live_view(store, campaign, user)
+        with st.expander("Message and settings", icon=":material/description:"):
+            summary(store, campaign)
+
+
+def _header(campaign: Campaign) -> None:
+    title, badge = st.columns([5, 1], vertical_alignment="center")
+    title.title(plain(campaign.name))
+    with badge:
+        status_badge(campaign.status)
+    if campaign.status_reason:
+        st.caption(plain(campaign.status_reason))
+    if campaign.description and campaign.status != DRAFT:
+        st.caption(plain(campaign.description))
+
+
+def summary(store: Store, campaign: Campaign) -> None:
+    """What the campaign sends, to whom, and how (read-only; customer and marketer text shown as text)."""
+    names = dict(zip(*list_segments(store).select("id", "name").to_dict(as_series=False).values()))
+    st.text(f"Channel: {channel_label(campaign.channel)} · audience: {audience_source(campaign, names)}")
+    if CHANNELS[campaign.channel].has_subject:
+        st.text(f"Subject: {campaign.subject or ''}")
+    st.code(campaign.template, language="text", wrap_lines=True)
+    cap = f"{campaign.frequency_cap_hours:,} hours" if campaign.frequency_cap_hours else "none"
+    speed = f"{campaign.throttle_per_second:,} messages/s" if campaign.throttle_per_second else "no limit"
+    st.caption(f"Sending speed {speed} · holdout {campaign.holdout_pct}% · frequency cap {cap} · "
+               f"seed {campaign.seed}")
+    vendor = asdict(campaign.vendor)
+    opens, clicks = campaign.vendor.rates(campaign.channel)
+    vendor.update(open_rate=opens, click_rate=clicks)
+    st.dataframe(pl.DataFrame({
+        "setting": [VENDOR_LABELS.get(k, (k, ""))[0].replace(" (%)", "") for k in vendor],
+        "value": [(f"{v:.1%}" if k.endswith("_rate") else f"{v:g}") for k, v in vendor.items()],
+    }), hide_index=True, key="cmp-vendor-summary", column_config={"setting": "Vendor simulator", "value": "Value"})
