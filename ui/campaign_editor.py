@@ -17,8 +17,8 @@ from crm_core.store import Store
 from crm_core.validation import NotFoundError, ValidationError
 from ui.auth import CurrentUser
 from ui.campaign_format import clear_errors, field_error, has_errors, other_errors, plain, set_errors
-from ui.campaign_form import (K, OPEN_KEY, form_input, load_form, needs_loading, new_input, sending_settings,
-                              variables_help, vendor_settings, watched)
+from ui.campaign_form import (K, OPEN_KEY, form_input, load_form, new_input, sending_settings, variables_help,
+                              vendor_settings, watched)
 from ui.segment_editor import rule_editor
 from ui.segment_views import audience_panel
 from ui.widgets import flash
@@ -44,9 +44,8 @@ def editor(store: Store, campaign: Campaign | None, user: CurrentUser) -> Campai
     """Draw the form for a new campaign (None) or a draft; returns what it holds now."""
     param = "new" if campaign is None else str(campaign.id)
     segments = _segment_options(store)
-    if needs_loading(param):
+    if load_form(param, new_input() if campaign is None else campaign_input(campaign), list(segments)):
         clear_errors()
-        load_form(param, new_input() if campaign is None else campaign_input(campaign), list(segments))
     current = watched(form_input())
     other_errors(FIELD_KEYS)
     catalog = load_catalog(store)

@@ -46,38 +46,38 @@ def _percent(value: float | None) -> float | None:
     return None if value is None else round(float(value) * 100, 4)
 
 
-def load_form(param: str, data: CampaignInput, segment_ids: list[int]) -> None:
-    """Put a campaign's values (or a new one's defaults) into the form's widgets."""
+def load_form(param: str, data: CampaignInput, segment_ids: list[int]) -> bool:
+    """Put a campaign's values (or a new one's defaults) into the form's widgets: all of them when the form
+    held another campaign, else only the ones missing (a widget not drawn on an interrupted run loses its
+    value). Returns whether the form was loaded afresh."""
     s = st.session_state
+    fresh = s.get(OPEN_KEY) != param
     s[OPEN_KEY] = param
-    s[K + "name"], s[K + "description"] = data.name, data.description or ""
-    s[K + "source"] = "rule" if data.segment_id is None and data.rules is not None else "segment"
-    s[K + "segment"] = data.segment_id if data.segment_id in segment_ids else None
-    load_rules(data.rules or STARTER_RULE, key="cmp")
-    s[K + "channel"] = data.channel if data.channel in CHANNELS else "email"
-    s[K + "subject"], s[K + "template"] = data.subject or "", data.template or ""
-    s[K + "when"] = "now"
     tomorrow = utc_now() + timedelta(days=1)
-    s[K + "send_date"], s[K + "send_time"] = tomorrow.date(), time(9, 0)
-    s[K + "throttle"] = int(data.throttle_per_second)
-    s[K + "holdout"] = float(data.holdout_pct or 0)
-    s[K + "cap"] = int(data.frequency_cap_hours or 0)
-    s[K + "seed"] = int(data.seed)
+    values: dict[str, Any] = {
+        "name": data.name, "description": data.description or "",
+        "source": "rule" if data.segment_id is None and data.rules is not None else "segment",
+        "segment": data.segment_id if data.segment_id in segment_ids else None,
+        "channel": data.channel if data.channel in CHANNELS else "email",
+        "subject": data.subject or "", "template": data.template or "", "when": "now",
+        "send_date": tomorrow.date(), "send_time": time(9, 0), "throttle": int(data.throttle_per_second),
+        "holdout": float(data.holdout_pct or 0), "cap": int(data.frequency_cap_hours or 0), "seed": int(data.seed)}
     vendor = asdict(VendorSettings.from_mapping(data.vendor))
     for f in fields(VendorSettings):
         value = vendor[f.name]
-        s[K + "v-" + f.name] = _percent(value) if f.name.endswith("_rate") else value
+        values["v-" + f.name] = _percent(value) if f.name.endswith("_rate") else value
+    for key, value in values.items():
+        if fresh or K + key not in s:
+            s[K + key] = value
+    if fresh or "cmp-tree" not in s:
+        load_rules(data.rules or STARTER_RULE, key="cmp")
+    return fresh
 
 
 def new_input() -> CampaignInput:
     """A new campaign's starting values: a friendly e-mail to fill in."""
     return CampaignInput(subject=STARTER_SUBJECT, template=STARTER_BODY, throttle_per_second=DEFAULT_THROTTLE,
                          seed=DEFAULT_SEED)
-
-
-def needs_loading(param: str) -> bool:
-    """Whether the form holds another campaign, or nothing (its widgets were not drawn on the last run)."""
-    return st.session_state.get(OPEN_KEY) != param or K + "name" not in st.session_state
 
 
 def form_input() -> CampaignInput:
@@ -177,7 +177,7 @@ def vendor_settings(current: dict[str, Any], channel: str) -> None:
 
 def variables_help(catalog: Catalog) -> None:
     """The variables and filters a template may use, from their registries."""
-    st.caption('Write `{{ variable }}` to insert a value, and pass it through filters with `|`: '
+    st.caption('Write `{{ variable }}` to insert a value; add filters after a bar, applied left to right: '
                '`{{ first_name | default("there") | upper }}`. Unknown names are refused when you save.')
     variables = template_variables(catalog)
     st.dataframe(pl.DataFrame({
@@ -185,15 +185,16 @@ def variables_help(catalog: Catalog) -> None:
         "label": [v.label for v in variables.values()],
         "kind": [v.kind for v in variables.values()],
         "help": [v.help for v in variables.values()],
-    }), hide_index=True, width="stretch", key="cmp-vars", column_config={
-        "variable": st.column_config.TextColumn("Variable", width="medium"), "label": "What it is",
-        "kind": st.column_config.TextColumn("Kind", width="small"), "help": "Notes"})
+    }), hide_index=True, width="stretch", key="cmp-vars", height=min(38 + 35 * len(variables), 460), column_config={
+        "variable": st.column_config.TextColumn("Variable", width=190),
+        "label": st.column_config.TextColumn("What it is", width=150),
+        "kind": st.column_config.TextColumn("Kind", width=65), "help": st.column_config.TextColumn("Notes")})
     st.dataframe(pl.DataFrame({
         "filter": [f.signature for f in FILTERS.values()],
         "example": [f.example for f in FILTERS.values()],
         "help": [f.help for f in FILTERS.values()],
     }), hide_index=True, width="stretch", key="cmp-filters", column_config={
-        "filter": st.column_config.TextColumn("Filter", width="medium"), "example": "Example",
-        "help": "What it does"})
+        "filter": st.column_config.TextColumn("Filter", width=150),
+        "example": st.column_config.TextColumn("Example", width=230), "help": "What it does"})
     st.caption("Money is written 1,234.50, whole numbers 1,234 and dates 2026-11-01. Anything without a value "
                "is left blank unless you give a default.")

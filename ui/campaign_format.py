@@ -72,7 +72,10 @@ def field_error(key: str, current: Any = None, watch: str | None = None) -> None
         return
     if watch is not None and snapshot.get(watch) != current:
         return  # the marketer already changed this field
-    st.error(plain(message), icon=":material/error:")
+    # A template's problems come as one line each ("line 1, column 7: ...; line 2, ..."): one per row.
+    parts = message.split("; line ")
+    text = "  \n".join(plain(part if i == 0 else "line " + part) for i, part in enumerate(parts))
+    st.error(text, icon=":material/error:")
 
 
 def other_errors(known: set[str]) -> None:

@@ -14,18 +14,21 @@ from ui.campaign_live import duplicate
 from ui.widgets import download_buttons
 
 HISTORY_COLUMNS = {
-    "name": st.column_config.TextColumn("Campaign", width="medium"),
-    "channel": st.column_config.TextColumn("Channel", width="small"),
-    "status": st.column_config.TextColumn("Status", width="small"),
-    "audience": "Audience",
-    "recipients": st.column_config.NumberColumn("Recipients", format="localized"),
-    "sent": st.column_config.NumberColumn("Sent", format="localized"),
-    "failed": st.column_config.NumberColumn("Failed", format="localized"),
-    "delivery_rate": st.column_config.NumberColumn("Delivered", format="percent", help="Delivered, of sent."),
-    "open_rate": st.column_config.NumberColumn("Opened", format="percent", help="Opened, of delivered."),
-    "click_rate": st.column_config.NumberColumn("Clicked", format="percent", help="Clicked, of delivered."),
-    "launched_by": "Launched by",
-    "launched_at": st.column_config.DatetimeColumn("Launched (UTC)", format="YYYY-MM-DD HH:mm"),
+    "name": st.column_config.TextColumn("Campaign", width=170),
+    "status": st.column_config.TextColumn("Status", width=90),
+    "channel": st.column_config.TextColumn("Channel", width=80),
+    "audience": st.column_config.TextColumn("Audience", width=160),
+    "recipients": st.column_config.NumberColumn("Recipients", format="localized", width=85),
+    "sent": st.column_config.NumberColumn("Sent", format="localized", width=65),
+    "failed": st.column_config.NumberColumn("Failed", format="localized", width=65,
+                                            help="Refused by the vendor, or bounced/blocked after sending."),
+    "delivery_rate": st.column_config.NumberColumn("Delivered", format="percent", width=80,
+                                                   help="Delivered, of sent."),
+    "open_rate": st.column_config.NumberColumn("Opened", format="percent", width=75, help="Opened, of delivered."),
+    "click_rate": st.column_config.NumberColumn("Clicked", format="percent", width=75,
+                                                help="Clicked, of delivered."),
+    "launched_at": st.column_config.DatetimeColumn("Launched (UTC)", format="YYYY-MM-DD HH:mm", width=130),
+    "launched_by": st.column_config.TextColumn("Launched by", width=90),
 }
 
 
@@ -61,7 +64,7 @@ def campaign_list(store: Store, user: CurrentUser) -> None:
     st.caption(f"{history.height:,} campaign{'s' if history.height != 1 else ''}, newest first. "
                "Select a row to open, duplicate or export it.")
     event = st.dataframe(shown, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
-                         key="cmp-table", column_order=list(HISTORY_COLUMNS), column_config=HISTORY_COLUMNS)
+                         key="cmp-table", placeholder="—", column_order=list(HISTORY_COLUMNS), column_config=HISTORY_COLUMNS)
     if event.selection.rows:
         _selected(store, history.row(event.selection.rows[0], named=True), user)
 

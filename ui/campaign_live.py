@@ -40,7 +40,7 @@ def live_view(store: Store, campaign: Campaign, user: CurrentUser) -> None:
         _actions(store, campaign, user)
     with st.expander("Lifecycle", icon=":material/timeline:"):
         events = campaign_events(store, campaign.id)
-        st.dataframe(events, hide_index=True, width="stretch", key="cmp-events", column_config={
+        st.dataframe(events, hide_index=True, width="stretch", key="cmp-events", placeholder="—", column_config={
             "happened_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
             "from_status": "From", "to_status": "To", "by_user": "By", "note": "Note"})
     communication_log_view(store, campaign)
@@ -83,8 +83,10 @@ def _counts(counts: DeliveryCounts, status: str) -> None:
     top[4].metric("Opened", f"{counts.opened:,}")
     top[5].metric("Clicked", f"{counts.clicked:,}")
     rates = st.columns(6)
+    refused = counts.total - counts.queued - counts.sent - counts.cancelled
     rates[1].caption(f"{pct(counts.rate(counts.sent, counts.total))} of all messages")
-    rates[2].caption(f"{pct(counts.rate(counts.failed, counts.total))} of all messages")
+    rates[2].caption(f"{refused:,} refused by the vendor, {counts.failed - refused:,} bounced or blocked after "
+                     "sending")
     rates[3].caption(f"Delivery rate {pct(counts.rate(counts.delivered))} of sent")
     rates[4].caption(f"Open rate {pct(counts.rate(counts.opened, counts.delivered))} of delivered")
     rates[5].caption(f"Click rate {pct(counts.rate(counts.clicked, counts.delivered))} of delivered")
@@ -103,23 +105,24 @@ def _act(store: Store, campaign: Campaign, action: str, user: CurrentUser) -> No
 
 
 def _actions(store: Store, campaign: Campaign, user: CurrentUser) -> None:
-    cols = st.columns([1, 1.3, 1.2, 3])
-    if campaign.status == RUNNING and cols[0].button(ACTIONS["pause"][0], icon=ACTIONS["pause"][1], key="cmp-pause"):
-        _act(store, campaign, "pause", user)
-    if campaign.status == PAUSED and cols[0].button(ACTIONS["resume"][0], icon=ACTIONS["resume"][1],
-                                                    key="cmp-resume", type="primary"):
-        _act(store, campaign, "resume", user)
-    if campaign.status in (RUNNING, PAUSED):
-        with cols[1]:
-            cancel_button(store, campaign, user)
-    if cols[2].button("Duplicate", icon=":material/content_copy:", key="cmp-dup",
-                      help="A new draft with the same audience, message and settings."):
-        duplicate(store, campaign.id, user)
+    shown = [a for a, allowed in (("pause", campaign.status == RUNNING), ("resume", campaign.status == PAUSED),
+                                  ("cancel", campaign.status in (RUNNING, PAUSED)), ("duplicate", True)) if allowed]
+    for action, col in zip(shown, st.columns([1.2] * len(shown) + [6 - 1.2 * len(shown)])):
+        with col:
+            if action == "cancel":
+                cancel_button(store, campaign, user)
+            elif action == "duplicate":
+                if st.button("Duplicate", icon=":material/content_copy:", key="cmp-dup", width="stretch",
+                             help="A new draft with the same audience, message and settings."):
+                    duplicate(store, campaign.id, user)
+            elif st.button(ACTIONS[action][0], icon=ACTIONS[action][1], key=f"cmp-{action}", width="stretch",
+                           type="primary" if action == "resume" else "secondary"):
+                _act(store, campaign, action, user)
 
 
 def cancel_button(store: Store, campaign: Campaign, user: CurrentUser) -> None:
     """'Cancel campaign' behind a confirmation."""
-    with st.popover(ACTIONS["cancel"][0], icon=ACTIONS["cancel"][1]):
+    with st.popover(ACTIONS["cancel"][0], icon=ACTIONS["cancel"][1], width="stretch"):
         st.write("Cancel the campaign? Messages not yet sent are dropped; this cannot be undone.")
         if st.button("Yes, cancel it", type="primary", key="cmp-cancel"):
             _act(store, campaign, "cancel", user)

@@ -9,19 +9,21 @@ from crm_core.campaigns.reporting import (LOG_PAGE, MESSAGE_STATUSES, communicat
                                           status_timeline)
 from crm_core.listing import Page
 from crm_core.store import Store
+from crm_core.validation import utc_now
 from ui.list_controls import pager, paged
 from ui.widgets import download_buttons, page_summary
 
 LOG_COLUMNS = {
-    "message_id": st.column_config.NumberColumn("Message", format="%d", width="small"),
-    "customer": "Customer", "address": "Address", "status": "Status",
-    "vendor_message_id": "Vendor id", "error": "Error", "attempts": st.column_config.NumberColumn("Tries", format="%d"),
-    "queued_at": st.column_config.DatetimeColumn("Queued", format="YYYY-MM-DD HH:mm:ss"),
-    "sent_at": st.column_config.DatetimeColumn("Sent", format="HH:mm:ss"),
-    "delivered_at": st.column_config.DatetimeColumn("Delivered", format="HH:mm:ss"),
-    "opened_at": st.column_config.DatetimeColumn("Opened", format="HH:mm:ss"),
-    "clicked_at": st.column_config.DatetimeColumn("Clicked", format="HH:mm:ss"),
-    "failed_at": st.column_config.DatetimeColumn("Failed", format="HH:mm:ss"),
+    "message_id": st.column_config.NumberColumn("Message", format="%d", width=75),
+    "customer": st.column_config.TextColumn("Customer", width=140),
+    "address": st.column_config.TextColumn("Address", width=200),
+    "status": st.column_config.TextColumn("Status", width=80),
+    "vendor_message_id": st.column_config.TextColumn("Vendor id", width=130),
+    "error": st.column_config.TextColumn("Error", width=130),
+    "attempts": st.column_config.NumberColumn("Tries", format="%d", width=50),
+    "queued_at": st.column_config.DatetimeColumn("Queued (UTC)", format="YYYY-MM-DD HH:mm:ss", width=150),
+    **{f"{event}_at": st.column_config.DatetimeColumn(event.capitalize(), format="HH:mm:ss", width=80)
+       for event in ("sent", "delivered", "opened", "clicked", "failed")},
 }
 
 
@@ -40,12 +42,17 @@ def communication_log_view(store: Store, campaign: Campaign) -> None:
         return Page(frame, total, page, LOG_PAGE)
 
     result = paged(f"cmp-log-{cid}", (status, search), fetch)
-    st.caption(page_summary(result, "message") + " · select a message to see its text and timeline")
+    summary, refresh = st.columns([4, 1], vertical_alignment="center")
+    summary.caption(page_summary(result, "message") + f" · as of {utc_now():%H:%M:%S} UTC · select a message to "
+                    "see its text and timeline")
+    refresh.button("Refresh", icon=":material/refresh:", key=f"cmp-log-refresh-{cid}", type="tertiary",
+                   help="Read the log again (the counts above refresh by themselves).")
     if result.total == 0:
         st.info("No message matches. Clear the search or choose another status.")
         return
     shown = result.rows.drop("customer_id", "subject", "body")
     event = st.dataframe(shown, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+                         placeholder="—",
                          key=f"cmp-log-table-{cid}-{result.page}-{status}-{search}", column_config=LOG_COLUMNS)
     pager(f"cmp-log-{cid}", result)
     if event.selection.rows:
@@ -65,7 +72,8 @@ def _message_detail(store: Store, row: dict) -> None:
         if row["error"]:
             st.text(f"Error: {row['error']}")
         timeline = status_timeline(store, row["message_id"])
-        st.dataframe(timeline, hide_index=True, width="stretch", key="cmp-log-timeline", column_config={
+        st.dataframe(timeline, hide_index=True, width="stretch", key="cmp-log-timeline", placeholder="—",
+                     column_config={
             "event": "Event", "at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
             "detail": "Detail"})
         if st.button("Open the customer's profile", icon=":material/person:", key="cmp-log-customer"):

@@ -41,14 +41,19 @@ def campaign_screen(store: Store, param: str, user: CurrentUser) -> None:
         st.error(f"There is no campaign '{plain(param)}' (it may have been deleted).")
         return
     _header(campaign)
-    if campaign.status == DRAFT:
-        dirty = False
-        if user.can_write:
-            dirty = is_dirty(store, campaign, editor(store, campaign, user))
-        else:
-            summary(store, campaign)
+    if campaign.status == DRAFT and user.can_write:
+        # Both tabs run on every rerun (no lazy tabs): the form keeps its unsaved values and the checks can
+        # tell whether they are what was saved.
+        edit, check = st.tabs(["Edit", "Check and launch"], key=f"cmp-tabs-{campaign.id}",
+                              default="Check and launch")
+        with edit:
+            shown = editor(store, campaign, user)
+        with check:
+            before_launch(store, campaign, user, is_dirty(store, campaign, shown), heading=False)
+    elif campaign.status == DRAFT:
+        summary(store, campaign)
         st.divider()
-        before_launch(store, campaign, user, dirty)
+        before_launch(store, campaign, user)
     elif campaign.status == SCHEDULED:
         summary(store, campaign)
         st.divider()
@@ -56,7 +61,7 @@ def campaign_screen(store: Store, param: str, user: CurrentUser) -> None:
     else:
         live_view(store, campaign, user)
         with st.expander("Message and settings", icon=":material/description:"):
-            summary(store, campaign)
+            summary(store, campaign, nested=True)
 
 
 def _header(campaign: Campaign) -> None:
@@ -70,8 +75,9 @@ def _header(campaign: Campaign) -> None:
         st.caption(plain(campaign.description))
 
 
-def summary(store: Store, campaign: Campaign) -> None:
-    """What the campaign sends, to whom, and how (read-only; customer and marketer text shown as text)."""
+def summary(store: Store, campaign: Campaign, nested: bool = False) -> None:
+    """What the campaign sends, to whom, and how (read-only; marketer text shown as text). `nested`: drawn
+    inside an expander already (expanders do not nest)."""
     names = dict(zip(*list_segments(store).select("id", "name").to_dict(as_series=False).values()))
     st.text(f"Channel: {channel_label(campaign.channel)} · audience: {audience_source(campaign, names)}")
     if CHANNELS[campaign.channel].has_subject:
@@ -84,7 +90,8 @@ def summary(store: Store, campaign: Campaign) -> None:
     vendor = asdict(campaign.vendor)
     opens, clicks = campaign.vendor.rates(campaign.channel)
     vendor.update(open_rate=opens, click_rate=clicks)
-    st.dataframe(pl.DataFrame({
-        "setting": [VENDOR_LABELS.get(k, (k, ""))[0].replace(" (%)", "") for k in vendor],
-        "value": [(f"{v:.1%}" if k.endswith("_rate") else f"{v:g}") for k, v in vendor.items()],
-    }), hide_index=True, key="cmp-vendor-summary", column_config={"setting": "Vendor simulator", "value": "Value"})
+    with st.container() if nested else st.expander("Vendor simulator", icon=":material/science:"):
+        st.dataframe(pl.DataFrame({
+            "setting": [VENDOR_LABELS.get(k, (k, ""))[0].replace(" (%)", "") for k in vendor],
+            "value": [(f"{v:.1%}" if k.endswith("_rate") else f"{v:g}") for k, v in vendor.items()],
+        }), hide_index=True, key="cmp-vendor-summary", column_config={"setting": "Setting", "value": "Value"})

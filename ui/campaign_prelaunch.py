@@ -24,11 +24,13 @@ def _preview(_store: Store, path: str, campaign_id: int, updated_at: datetime, _
     return launch_preview(_store, _campaign)
 
 
-def before_launch(store: Store, campaign: Campaign, user: CurrentUser, dirty: bool = False) -> None:
+def before_launch(store: Store, campaign: Campaign, user: CurrentUser, dirty: bool = False,
+                  heading: bool = True) -> None:
     """The pre-launch checks for a saved draft or a scheduled campaign, and (for writers) launch controls."""
-    st.header("Before launch", anchor="before-launch")
+    if heading:
+        st.header("Before launch", anchor="before-launch")
     if dirty:
-        st.warning("You have unsaved changes. What follows is the **saved** draft: save the draft to check "
+        st.warning("The **Edit** tab has unsaved changes. What follows is the saved draft: save it to check "
                    "and launch your changes.", icon=":material/edit_note:")
     try:
         preview = _preview(store, str(store.path), campaign.id, campaign.updated_at, campaign)
@@ -148,8 +150,8 @@ def _launch_controls(store: Store, campaign: Campaign, user: CurrentUser, previe
                 "then, with the audience as it is at that moment.", icon=":material/schedule:")
     blocked = dirty or not preview.plan.recipients or preview.lengths.over_limit > 0
     sure = st.checkbox(f"I checked the audience and the message: send it to {preview.plan.recipients:,} "
-                       "recipients", key=f"cmp-{campaign.id}-sure", disabled=blocked)
-    cols = st.columns([1.4, 1.6, 3])
+                       "recipients", key=f"cmp-{campaign.id}-sure-{campaign.status}", disabled=blocked)
+    cols = st.columns([1.4, 1.6, 1.6, 1.4])
     if scheduled_later:
         when = send_at()
         label = f"Schedule for {when:%Y-%m-%d %H:%M} UTC" if when else "Schedule"
@@ -180,7 +182,6 @@ def _launch(store: Store, campaign: Campaign, user: CurrentUser) -> None:
         for message in (exc.errors.values() if isinstance(exc, ValidationError) else [str(exc)]):
             st.error(plain(message), icon=":material/error:")
         return
-    st.session_state.pop(f"cmp-{campaign.id}-sure", None)
     flash(f"Launched: {result.recipients:,} messages queued. Delivery runs in the background.")
     st.rerun()
 
@@ -196,7 +197,6 @@ def _schedule(store: Store, campaign: Campaign, user: CurrentUser, when: datetim
     except (TransitionError, NotFoundError) as exc:
         st.error(plain(str(exc)), icon=":material/block:")
         return
-    st.session_state.pop(f"cmp-{campaign.id}-sure", None)
     flash(f"Scheduled for {when:%Y-%m-%d %H:%M} UTC")
     st.rerun()
 

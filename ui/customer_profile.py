@@ -92,7 +92,8 @@ def _messages(store: Store, customer_id: int) -> None:
         st.caption("No campaign has sent this customer a message yet.")
         return
     stamp = lambda label: st.column_config.DatetimeColumn(label, format="YYYY-MM-DD HH:mm")  # noqa: E731
-    st.dataframe(messages.drop("message_id"), hide_index=True, key="profile-messages", column_config={
+    st.dataframe(messages.drop("message_id"), hide_index=True, key="profile-messages", placeholder="—",
+                 column_config={
         "campaign": "Campaign", "channel": "Channel", "status": "Status", "subject": "Subject",
         "body": st.column_config.TextColumn("Message", width="large"), "queued_at": stamp("Queued"),
         "sent_at": stamp("Sent"), "delivered_at": stamp("Delivered"), "opened_at": stamp("Opened"),

@@ -142,7 +142,7 @@ def test_launch_needs_the_confirmation_then_delivery_shows_in_the_counts():
     cid = _draft(name="Big hello")
     at = page(CAMPAIGNS, campaign=str(cid))
     assert button(at, "Launch now").disabled
-    at.checkbox(key=f"cmp-{cid}-sure").check().run()
+    at.checkbox(key=f"cmp-{cid}-sure-draft").check().run()
     button(at, "Launch now").click().run()
     assert not at.exception
     campaign = get_campaign(db(), cid)
@@ -169,7 +169,7 @@ def test_a_second_launch_is_refused_with_a_message(monkeypatch):
     cid = _draft()
     first, second = page(CAMPAIGNS, campaign=str(cid)), page(CAMPAIGNS, campaign=str(cid))
     for at in (first, second):
-        at.checkbox(key=f"cmp-{cid}-sure").check().run()
+        at.checkbox(key=f"cmp-{cid}-sure-draft").check().run()
     stale = get_campaign(db(), cid)
     button(first, "Launch now").click().run()
     assert get_campaign(db(), cid).status == "running"
@@ -209,7 +209,7 @@ def test_schedule_in_the_past_is_refused_then_scheduled_and_moved_back():
     now = utc_now()
     at.date_input(key="cmp-f-send_date").set_value(now.date()).run()
     at.time_input(key="cmp-f-send_time").set_value((now - timedelta(hours=1)).time()).run()
-    at.checkbox(key=f"cmp-{cid}-sure").check().run()
+    at.checkbox(key=f"cmp-{cid}-sure-draft").check().run()
     schedule = [b for b in at.button if b.key == "cmp-schedule"][0]
     schedule.click().run()
     assert not at.exception
