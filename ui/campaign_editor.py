@@ -118,7 +118,7 @@ def _save_bar(store: Store, campaign: Campaign | None, user: CurrentUser) -> Non
             set_errors({"status": str(exc)}, {})
             st.rerun()
         clear_errors()
-        flash(f"Draft '{data.name.strip()}' saved")
+        flash(f"Draft '{plain(data.name.strip())}' saved")
         if campaign is None:
             st.session_state[OPEN_KEY] = str(new_id)
             _open(new_id)
@@ -132,19 +132,18 @@ def _save_bar(store: Store, campaign: Campaign | None, user: CurrentUser) -> Non
                 except (ValidationError, NotFoundError) as exc:
                     st.error(" ".join(exc.errors.values()) if isinstance(exc, ValidationError) else str(exc))
                 else:
-                    flash(f"Draft '{campaign.name}' deleted")
+                    flash(f"Draft '{plain(campaign.name)}' deleted")
                     st.session_state.pop(OPEN_KEY, None)
                     _open(None)
                     st.rerun()
 
 
 def is_dirty(store: Store, campaign: Campaign, shown: CampaignInput) -> bool:
-    """Whether the form differs from the saved draft (or cannot be saved as it is)."""
+    """Whether the form differs from the saved draft (or cannot be saved as it is while the draft can)."""
     def normal(data: CampaignInput) -> str | None:
         try:
             return json.dumps(check_campaign(store, data).values, sort_keys=True, default=str)
         except ValidationError:
             return None
 
-    saved = normal(campaign_input(campaign))
-    return saved is None or normal(shown) != saved
+    return normal(shown) != normal(campaign_input(campaign))  # both invalid: not "unsaved", the checks say why
