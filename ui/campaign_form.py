@@ -47,9 +47,9 @@ def _percent(value: float | None) -> float | None:
 
 
 def load_form(param: str, data: CampaignInput, segment_ids: list[int]) -> bool:
-    """Put a campaign's values (or a new one's defaults) into the form's widgets: all of them when the form
-    held another campaign, else only the ones missing (a widget not drawn on an interrupted run loses its
-    value). Returns whether the form was loaded afresh."""
+    """Fill the form with a campaign's values (or a new one's defaults); True when loaded afresh."""
+    # All values when the form held another campaign; otherwise only the missing ones (a widget that was not
+    # drawn, e.g. on a run interrupted by a rerun, loses its value and would fall back to its minimum).
     s = st.session_state
     fresh = s.get(OPEN_KEY) != param
     s[OPEN_KEY] = param

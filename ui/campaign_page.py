@@ -76,8 +76,7 @@ def _header(campaign: Campaign) -> None:
 
 
 def summary(store: Store, campaign: Campaign, nested: bool = False) -> None:
-    """What the campaign sends, to whom, and how (read-only; marketer text shown as text). `nested`: drawn
-    inside an expander already (expanders do not nest)."""
+    """What the campaign sends, to whom and how, read-only (`nested`: already inside an expander)."""
     names = dict(zip(*list_segments(store).select("id", "name").to_dict(as_series=False).values()))
     st.text(f"Channel: {channel_label(campaign.channel)} · audience: {audience_source(campaign, names)}")
     if CHANNELS[campaign.channel].has_subject:

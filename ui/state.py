@@ -14,16 +14,13 @@ def _store_for(path: str) -> Store:
 
 
 def get_store() -> Store:
-    """The open workspace (created, migrated and demo-filled on first use); stops with a message if busy.
-
-    Also makes sure the process's campaign delivery worker runs (a no-op once started), unless
-    CRM_DELIVERY_WORKER=0 (the page tests drive delivery by hand)."""
+    """The open workspace (created, migrated and demo-filled on first use); stops with a message if busy."""
     try:
         store = _store_for(str(config.db_path()))
     except WorkspaceBusyError as exc:
         st.error(str(exc))
         st.stop()
         raise
-    if config.delivery_worker_enabled():
-        background_worker(store)
+    if config.delivery_worker_enabled():  # the process's one delivery thread (a no-op once it runs);
+        background_worker(store)  # CRM_DELIVERY_WORKER=0 in the page tests, which tick a worker by hand
     return store
