@@ -229,7 +229,8 @@ def duplicate_campaign(store: Store, campaign_id: int, user: str | None = None) 
         name, n = f"{base} ({n})", n + 1
     data.name = name
     if data.segment_id is not None and load_catalog(store).segment(data.segment_id) is None:
-        data.segment_id = None  # the segment was deleted: the copy asks for a new audience
+        raise ValidationError({"audience": "The saved segment this campaign was sent to has been deleted, so a "
+                                           "copy would have no audience: create a new campaign instead."})
     return create_campaign(store, data, user)
 
 

@@ -126,7 +126,8 @@ def _references(store: Store, segment_id: int) -> list[str]:
 
 
 def delete_segment(store: Store, segment_id: int) -> None:
-    """Delete a saved segment and its size history; refused while another segment refers to it."""
+    """Delete a saved segment and its size history; refused while another segment or a campaign that has not
+    launched yet (draft or scheduled) uses it."""
     segment = get_segment(store, segment_id)
     users = _references(store, segment.id)
     if users:
@@ -134,6 +135,12 @@ def delete_segment(store: Store, segment_id: int) -> None:
                                           "remove it from those rules first."})
 
     def work(cur) -> None:
+        waiting = [n for (n,) in cur.sql("SELECT name FROM campaigns WHERE segment_id = ? AND status IN "
+                                         "('draft', 'scheduled') ORDER BY name", params=[segment.id]).fetchall()]
+        if waiting:
+            raise ValidationError({"segment": f"'{segment.name}' is the audience of the campaign(s) "
+                                              f"{', '.join(repr(n) for n in waiting)}, not launched yet; choose "
+                                              "another audience for them first."})
         cur.execute("DELETE FROM segment_sizes WHERE segment_id = ?", [segment.id])
         cur.execute("DELETE FROM segments WHERE id = ?", [segment.id])
 

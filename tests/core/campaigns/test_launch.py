@@ -154,3 +154,16 @@ def test_invalid_transitions_are_refused_with_a_message(store, shop):
     events = [r[0] for r in store.rows("SELECT to_status FROM campaign_events WHERE campaign_id = ? ORDER BY "
                                        "rowid", [cid])]
     assert events == ["draft", "running", "paused", "cancelled"]
+
+
+def test_segment_of_a_waiting_campaign_cannot_be_deleted(store, shop):
+    from crm_core.campaigns.editing import duplicate_campaign
+    from crm_core.segments.saved import delete_segment, save_segment
+    only = save_segment(store, "Only for this", {"match": "all", "negate": False, "rules": []})
+    cid = new_campaign(store, only, name="Waiting")
+    with pytest.raises(ValidationError, match="audience of the campaign\\(s\\) 'Waiting', not launched yet"):
+        delete_segment(store, only)
+    launch_campaign(store, cid, None, START)  # once launched, its audience is frozen: the segment may go
+    delete_segment(store, only)
+    with pytest.raises(ValidationError, match="has been deleted, so a copy would have no audience"):
+        duplicate_campaign(store, cid)
