@@ -247,4 +247,62 @@ FAST_IMPORT_STORAGE = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (INITIAL, IMPORTS, SEGMENTS, FAST_IMPORT_STORAGE)
+# Segment facts: derived, read-optimised copies that let a segment preview scan one table instead of joining
+# customers with customer_stats, grouping raw orders or joining line items with orders. They are rebuilt whole by
+# crm_core.segments.facts and used only while facts_state.data_version equals workspace_meta's data_version,
+# which every write to customers, orders or line items bumps in its own transaction (Store.write).
+SEGMENT_FACTS = Migration(
+    5,
+    "segment facts: customers with their stats, order days, items bought, data version",
+    (
+        "INSERT INTO workspace_meta VALUES ('data_version', '1'), ('write_version', '1') ON CONFLICT DO NOTHING",
+        # One row per customer, in id order: the profile columns rules use, customer_stats' figures (NULL without
+        # orders, as the LEFT JOIN gives them) and, per item field, a bit per value bought (facts_values' masks).
+        """CREATE TABLE customer_facts (
+            id BIGINT NOT NULL,
+            external_id VARCHAR,
+            name VARCHAR,
+            email VARCHAR,
+            phone VARCHAR,
+            city VARCHAR,
+            state VARCHAR,
+            country VARCHAR,
+            created_at TIMESTAMP,
+            attributes JSON,
+            total_spend DECIMAL(18,2),
+            order_count INTEGER,
+            revenue_order_count INTEGER,
+            avg_order_value DECIMAL(18,2),
+            first_order_at TIMESTAMP,
+            last_order_at TIMESTAMP,
+            category_bits UHUGEINT NOT NULL,
+            product_bits UHUGEINT NOT NULL
+        )""",
+        # One row per customer and day with orders, in day order: the customer's previous order day and the
+        # revenue and orders from that day to their last order. "Spend since day D" is the row with
+        # prev_day < D <= day: no grouping of orders per preview.
+        """CREATE TABLE customer_days (
+            customer_id BIGINT NOT NULL,
+            day DATE NOT NULL,
+            prev_day DATE,
+            spend DECIMAL(18,2) NOT NULL,
+            orders INTEGER NOT NULL
+        )""",
+        # Every value bought (lower-cased) per item field; mask = its bit in customer_facts when the field has at
+        # most 128 values, else NULL and the (value, customer) pairs are in customer_items.
+        "CREATE TABLE facts_values (kind VARCHAR NOT NULL, value VARCHAR NOT NULL, mask UHUGEINT)",
+        "CREATE TABLE customer_items (kind VARCHAR NOT NULL, value VARCHAR NOT NULL, customer_id BIGINT NOT NULL)",
+        """CREATE TABLE facts_state (
+            data_version BIGINT NOT NULL,
+            customers BIGINT NOT NULL,
+            category_bits BOOLEAN NOT NULL,
+            product_bits BOOLEAN NOT NULL,
+            built_at TIMESTAMP,
+            seconds DOUBLE,
+            token VARCHAR
+        )""",
+        "INSERT INTO facts_state VALUES (0, 0, false, false, NULL, NULL, NULL)",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (INITIAL, IMPORTS, SEGMENTS, FAST_IMPORT_STORAGE, SEGMENT_FACTS)

@@ -42,6 +42,7 @@ class Store:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._write_lock = _write_lock(self.path)
+        self._close_hooks: list[Callable[[], None]] = []
         try:
             self._con = duckdb.connect(str(self.path))
         except duckdb.IOException as exc:
@@ -83,11 +84,14 @@ class Store:
         return rows[0][0] if rows else None
 
     # -- writing -------------------------------------------------------------------------------
-    def write(self, work: Callable[[duckdb.DuckDBPyConnection], T], retries: int = 6) -> T:
+    def write(self, work: Callable[[duckdb.DuckDBPyConnection], T], retries: int = 6, data: bool = True) -> T:
         """Run `work(cursor)` in one transaction, one writer at a time; retry conflicts and verify the commit landed."""
         # Writes take turns (DuckDB lets one process open the file, so a lock in this process covers every writer):
         # the uniqueness of e-mails and external ids is checked by the code before it writes, not by an index,
         # and a check and its write must not interleave with another writer's.
+        # Every write bumps the workspace's write version, and, unless the caller says it changes no customer,
+        # order or line item (data=False), its data version, in the same transaction: derived copies of the data
+        # (the segment facts) are only used while they were built from the current data version.
         last: Exception | None = None
         for attempt in range(retries):
             token = uuid.uuid4().hex
@@ -96,6 +100,7 @@ class Store:
                     cur.begin()
                     try:
                         result = work(cur)
+                        bump_versions(cur, data)
                         cur.execute("INSERT INTO write_tokens VALUES (?, now()::TIMESTAMP)", [token])
                         cur.commit()
                         failed = None
@@ -148,6 +153,9 @@ class Store:
                     _rollback_quietly(cur)
                     raise
             applied.append(step.version)
+        if applied and self.scalar("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'workspace_meta'"):
+            with self.cursor() as cur:  # a migration may have changed the data: derived copies are out of date
+                bump_versions(cur, data=True)
         if applied or current:
             self._prune_tokens()
         return applied
@@ -156,9 +164,23 @@ class Store:
         with self.cursor() as cur:
             cur.execute("DELETE FROM write_tokens WHERE written_at < now()::TIMESTAMP - INTERVAL 1 DAY")
 
+    def on_close(self, hook: Callable[[], None]) -> None:
+        """Call `hook()` before the connection closes (background work on this Store stops there)."""
+        self._close_hooks.append(hook)
+
     def close(self) -> None:
         """Close the connection (the Store cannot be used afterwards)."""
+        hooks, self._close_hooks = self._close_hooks, []
+        for hook in hooks:
+            hook()
         self._con.close()
+
+
+def bump_versions(cur: duckdb.DuckDBPyConnection, data: bool) -> None:
+    """Count one more write (and one more change to the data when `data`) in workspace_meta, in this transaction."""
+    keys = ["write_version", "data_version"] if data else ["write_version"]
+    cur.execute("UPDATE workspace_meta SET value = (value::BIGINT + 1)::VARCHAR WHERE key IN (SELECT unnest(?))",
+                [keys])
 
 
 def reserve_ids(cur: duckdb.DuckDBPyConnection, sequence: str, count: int) -> int:
