@@ -278,13 +278,13 @@ SEGMENT_FACTS = Migration(
             category_bits UHUGEINT NOT NULL,
             product_bits UHUGEINT NOT NULL
         )""",
-        # One row per customer and day with orders, in day order: the customer's previous order day and the
-        # revenue and orders from that day to their last order. "Spend since day D" is the row with
-        # prev_day < D <= day: no grouping of orders per preview.
+        # One row per customer and day with orders, in day order: the customer's previous order day (0001-01-01
+        # for the first) and the revenue and orders from that day to their last order. "Spend since day D" is
+        # the row with prev_day < D <= day: no grouping of orders per preview.
         """CREATE TABLE customer_days (
             customer_id BIGINT NOT NULL,
             day DATE NOT NULL,
-            prev_day DATE,
+            prev_day DATE NOT NULL,
             spend DECIMAL(18,2) NOT NULL,
             orders INTEGER NOT NULL
         )""",
@@ -295,13 +295,14 @@ SEGMENT_FACTS = Migration(
         """CREATE TABLE facts_state (
             data_version BIGINT NOT NULL,
             customers BIGINT NOT NULL,
+            day_customers BIGINT NOT NULL,
             category_bits BOOLEAN NOT NULL,
             product_bits BOOLEAN NOT NULL,
             built_at TIMESTAMP,
             seconds DOUBLE,
             token VARCHAR
         )""",
-        "INSERT INTO facts_state VALUES (0, 0, false, false, NULL, NULL, NULL)",
+        "INSERT INTO facts_state VALUES (0, 0, 0, false, false, NULL, NULL, NULL)",
     ),
 )
 

@@ -32,7 +32,7 @@ def sample_frame(store: Store, catalog: Catalog, as_of: date, ids: list[int]) ->
     compiler.use_stats()
     compiler.params["ids"] = [int(i) for i in ids]
     compiled = compiler.finish("c.id IN (SELECT unnest($ids::BIGINT[]))")
-    return store.frame(compiled.select(SAMPLE_COLUMNS, "ORDER BY c.id"), compiled.params)
+    return store.frame(compiled.select(compiler.stats_sql(SAMPLE_COLUMNS), "ORDER BY c.id"), compiled.params)
 
 
 @dataclass(frozen=True)
@@ -68,10 +68,17 @@ def preview(store: Store, root: Group, as_of: date | None = None, catalog: Catal
     size = max(0, int(sample_size))
     sample_ids = f"coalesce(min(c.id, {size}), [])" if size else "[]::BIGINT[]"  # min(x, 0) is an error
     count, ids = store.rows(compiled.select(f"count(*), {sample_ids}"), compiled.params)[0]
-    total = int(store.scalar("SELECT count(*) FROM customers") or 0)
+    total = total_customers(store, catalog)
     sample = sample_frame(store, catalog, as_of, list(ids))
     return Preview(int(count), total, sample, describe(root, catalog, as_of), compiled.select("c.id"),
                    compiled.params, tuple(empty_groups(root)))
+
+
+def total_customers(store: Store, catalog: Catalog) -> int:
+    """All customers: counted with the catalog when it was loaded, else now."""
+    if catalog.customers is not None:
+        return catalog.customers
+    return int(store.scalar("SELECT count(*) FROM customers") or 0)
 
 
 def count_matching(store: Store, root: Group, as_of: date | None = None, catalog: Catalog | None = None) -> int:
@@ -83,7 +90,8 @@ def count_matching(store: Store, root: Group, as_of: date | None = None, catalog
 def members_query(store: Store, root: Group, as_of: date | None = None,
                   catalog: Catalog | None = None) -> tuple[str, dict[str, Any]]:
     """The SQL and values listing every member with the customers export columns."""
-    compiler = Compiler(catalog or load_catalog(store), as_of or today())
+    # Exports read the live tables: they need columns the facts do not keep, and are not typed live.
+    compiler = Compiler((catalog or load_catalog(store)).without_facts(), as_of or today())
     where = compiler.predicate(root)
     compiler.use_stats()
     compiled = compiler.finish(where)
