@@ -256,8 +256,9 @@ SEGMENT_FACTS = Migration(
     "segment facts: customers with their stats, order days, items bought, data version",
     (
         "INSERT INTO workspace_meta VALUES ('data_version', '1'), ('write_version', '1') ON CONFLICT DO NOTHING",
-        # One row per customer, in id order: the profile columns rules use, customer_stats' figures (NULL without
-        # orders, as the LEFT JOIN gives them) and, per item field, a bit per value bought (facts_values' masks).
+        # One row per customer, in id order: the profile columns rules use, customer_stats' figures (as the LEFT
+        # JOIN gives them: NULL without orders, but total_spend and order_count 0, as every rule reads them: NOT NULL
+        # lets DuckDB drop the coalesce) and, per item field, a bit per value bought (facts_values' masks).
         """CREATE TABLE customer_facts (
             id BIGINT NOT NULL,
             external_id VARCHAR,
@@ -269,8 +270,8 @@ SEGMENT_FACTS = Migration(
             country VARCHAR,
             created_at TIMESTAMP,
             attributes JSON,
-            total_spend DECIMAL(18,2),
-            order_count INTEGER,
+            total_spend DECIMAL(18,2) NOT NULL,
+            order_count INTEGER NOT NULL,
             revenue_order_count INTEGER,
             avg_order_value DECIMAL(18,2),
             first_order_at TIMESTAMP,

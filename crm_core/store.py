@@ -100,8 +100,8 @@ class Store:
 
     def rows(self, sql: str, params: Params = None) -> list[tuple]:
         """Run a read query and return its rows as tuples."""
-        with self.cursor() as cur:
-            return cur.sql(sql, params=params).fetchall()
+        with self.cursor() as cur:  # execute: no relation to build (cursor.sql binds the query twice, ~0.5 ms)
+            return (cur.execute(sql) if params is None else cur.execute(sql, params)).fetchall()
 
     def scalar(self, sql: str, params: Params = None) -> Any:
         """Run a read query and return the first column of its first row (None when empty)."""

@@ -97,7 +97,8 @@ ORDER BY 1, 2, 3"""
 
 _CUSTOMERS = """INSERT INTO customer_facts
 SELECT c.id, c.external_id, c.name, c.email, c.phone, c.city, c.state, c.country, c.created_at, c.attributes,
-       s.total_spend, s.order_count, s.revenue_order_count, s.avg_order_value, s.first_order_at, s.last_order_at,
+       coalesce(s.total_spend, 0), coalesce(s.order_count, 0), s.revenue_order_count, s.avg_order_value,
+       s.first_order_at, s.last_order_at,
        coalesce(b.category_bits, 0::UHUGEINT), coalesce(b.product_bits, 0::UHUGEINT)
 FROM customers c
 LEFT JOIN customer_stats s ON s.customer_id = c.id
