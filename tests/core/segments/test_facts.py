@@ -16,8 +16,8 @@ from crm_core.order_records import OrderInput, create_order, delete_order, updat
 from crm_core.schema import MIGRATIONS, Migration
 from crm_core.segments import facts
 from crm_core.segments.catalog import load_catalog
-from crm_core.segments.compiler import compile_rule
-from crm_core.segments.preview import explain, preview, waterfall
+from crm_core.segments.compiler import Compiler, compile_rule
+from crm_core.segments.preview import SAMPLE_COLUMNS, explain, preview, sample_frame, waterfall
 from crm_core.segments.rules import parse_rules
 from crm_core.segments.saved import delete_segment, measure_segments, save_segment
 from crm_core.store import Store
@@ -107,6 +107,21 @@ def test_facts_give_the_live_answers_for_every_kind_of_field(world_store: Store)
     for cid in (1, 7, 42, 150):
         assert explain(world_store, tree, cid, LATEST_AS_OF, catalog) == explain(
             world_store, tree, cid, LATEST_AS_OF, catalog.without_facts())
+
+
+def test_the_sample_frame_is_the_frame_duckdb_gives(world_store: Store):
+    catalog = load_catalog(world_store)
+    ids = [1, 2, 3, 5, 8, 13, 21, 34]
+    for as_of, chosen in ((LATEST_AS_OF, catalog), (LATEST_AS_OF, catalog.without_facts()), (AS_OF, catalog)):
+        compiler = Compiler(chosen, as_of)
+        compiler.use_stats()
+        compiler.params["ids"] = ids
+        compiled = compiler.finish("c.id IN (SELECT unnest($ids::BIGINT[]))")
+        direct = world_store.frame(compiled.select(compiler.stats_sql(SAMPLE_COLUMNS), "ORDER BY c.id"),
+                                   compiled.params)
+        shown = sample_frame(world_store, chosen, as_of, ids)
+        assert shown.schema == direct.schema and shown.equals(direct) and shown.height == len(ids)
+    assert sample_frame(world_store, catalog, LATEST_AS_OF, []).schema == direct.schema
 
 
 def test_a_historical_as_of_date_reads_the_live_tables(world_store: Store):
