@@ -289,6 +289,16 @@ SEGMENT_FACTS = Migration(
             spend DECIMAL(18,2) NOT NULL,
             orders INTEGER NOT NULL
         )""",
+        # The rows of customer_days from recent_from on (92 days before the last order day): a window of up to three
+        # months reads this smaller table, which DuckDB also plans better (it hashes the window's rows, not all
+        # customers).
+        """CREATE TABLE customer_recent_days (
+            customer_id BIGINT NOT NULL,
+            day DATE NOT NULL,
+            prev_day DATE NOT NULL,
+            spend DECIMAL(18,2) NOT NULL,
+            orders INTEGER NOT NULL
+        )""",
         # Every value bought (lower-cased) per item field; mask = its bit in customer_facts when the field has at
         # most 128 values, else NULL and the (value, customer) pairs are in customer_items.
         "CREATE TABLE facts_values (kind VARCHAR NOT NULL, value VARCHAR NOT NULL, mask UHUGEINT)",
@@ -297,13 +307,14 @@ SEGMENT_FACTS = Migration(
             data_version BIGINT NOT NULL,
             customers BIGINT NOT NULL,
             day_customers BIGINT NOT NULL,
+            recent_from DATE,
             category_bits BOOLEAN NOT NULL,
             product_bits BOOLEAN NOT NULL,
             built_at TIMESTAMP,
             seconds DOUBLE,
             token VARCHAR
         )""",
-        "INSERT INTO facts_state VALUES (0, 0, 0, false, false, NULL, NULL, NULL)",
+        "INSERT INTO facts_state VALUES (0, 0, 0, NULL, false, false, NULL, NULL, NULL)",
     ),
 )
 

@@ -6,7 +6,8 @@
 - `customer_days`: one row per customer and order day, in day order, with the customer's previous order
   day (0001-01-01 before the first) and the revenue and orders from that day to their last order. "Spend
   in the last N days" (from day D on) is the one row per customer with prev_day < D <= day: no grouping
-  of raw orders per preview.
+  of raw orders per preview. `customer_recent_days` repeats the rows of the last 92 days for the
+  windows that fit in them.
 - `facts_values` (every value bought, lower-cased, with its bit when the field has at most 128 values)
   and `customer_items` (value, customer) pairs, sorted by value, for a field with more values.
 
@@ -25,7 +26,7 @@ import time
 import uuid
 import weakref
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import duckdb
 
@@ -35,6 +36,7 @@ from crm_core.store import Store
 log = logging.getLogger(__name__)
 
 MAX_BITS = 128  # values of an item field that get a bit in customer_facts (UHUGEINT)
+RECENT_DAYS = 92  # customer_recent_days: the order days from 92 days before the last one (windows up to 3 months)
 BITS_COLUMNS = {"category": "category_bits", "product_id": "product_bits"}  # item column -> facts column
 
 
@@ -46,16 +48,17 @@ class FactsState:
     customers: int
     bits: frozenset[str]  # item columns whose values have a bit in customer_facts (the others: customer_items)
     day_customers: int = 0  # customers in customer_days: at most that many rows hold any one day's window
+    recent_from: date | None = None  # customer_recent_days holds the rows of customer_days from this day on
 
 
 _STATES: "weakref.WeakKeyDictionary[Store, FactsState]" = weakref.WeakKeyDictionary()  # last read or built
 
 
 def _read_state(store: Store) -> FactsState:
-    version, customers, category, product, day_customers = store.rows(
-        "SELECT data_version, customers, category_bits, product_bits, day_customers FROM facts_state")[0]
+    version, customers, category, product, day_customers, recent_from = store.rows(
+        "SELECT data_version, customers, category_bits, product_bits, day_customers, recent_from FROM facts_state")[0]
     bits = frozenset(k for k, on in (("category", category), ("product_id", product)) if on)
-    return FactsState(int(version), int(customers), bits, int(day_customers))
+    return FactsState(int(version), int(customers), bits, int(day_customers), recent_from)
 
 
 def current(store: Store, data_version: int | None = None) -> FactsState | None:
@@ -123,7 +126,7 @@ ORDER BY day, customer_id"""
 def _build(cur: duckdb.DuckDBPyConnection, token: str) -> FactsState:
     started = time.perf_counter()
     version = int(cur.sql("SELECT value FROM workspace_meta WHERE key = 'data_version'").fetchall()[0][0])
-    for table in ("customer_facts", "customer_days", "facts_values", "customer_items"):
+    for table in ("customer_facts", "customer_days", "customer_recent_days", "facts_values", "customer_items"):
         cur.execute(f"DELETE FROM {table}")
     cur.execute(_BOUGHT)
     cur.execute(_VALUES, {"max_bits": min(MAX_BITS, 128)})
@@ -133,15 +136,19 @@ def _build(cur: duckdb.DuckDBPyConnection, token: str) -> FactsState:
     cur.execute(_PAIRS, {"category_bits": "category" in bits, "product_bits": "product_id" in bits})
     cur.execute(_CUSTOMERS)
     cur.execute(_DAYS)
+    last_day = cur.sql("SELECT max(day) FROM customer_days").fetchall()[0][0]
+    recent_from = None if last_day is None else last_day - timedelta(days=RECENT_DAYS)
+    cur.execute("INSERT INTO customer_recent_days SELECT * FROM customer_days WHERE day >= ? ORDER BY day, customer_id",
+                [recent_from])
     cur.execute("DROP TABLE facts_bought")
     cur.execute("DROP TABLE facts_bits")
     customers, day_customers = cur.sql("SELECT (SELECT count(*) FROM customer_facts), "
                                        "(SELECT count(DISTINCT customer_id) FROM customer_days)").fetchall()[0]
-    cur.execute("UPDATE facts_state SET data_version = ?, customers = ?, day_customers = ?, category_bits = ?, "
-                "product_bits = ?, built_at = ?, seconds = ?, token = ?",
-                [version, customers, day_customers, "category" in bits, "product_id" in bits,
+    cur.execute("UPDATE facts_state SET data_version = ?, customers = ?, day_customers = ?, recent_from = ?, "
+                "category_bits = ?, product_bits = ?, built_at = ?, seconds = ?, token = ?",
+                [version, customers, day_customers, recent_from, "category" in bits, "product_id" in bits,
                  datetime.now(timezone.utc).replace(tzinfo=None), time.perf_counter() - started, token])
-    return FactsState(version, int(customers), frozenset(bits), int(day_customers))
+    return FactsState(version, int(customers), frozenset(bits), int(day_customers), recent_from)
 
 
 class FactsError(RuntimeError):

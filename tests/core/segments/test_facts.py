@@ -124,6 +124,15 @@ def test_the_sample_frame_is_the_frame_duckdb_gives(world_store: Store):
     assert sample_frame(world_store, catalog, LATEST_AS_OF, []).schema == direct.schema
 
 
+def test_short_windows_read_the_recent_days_and_long_ones_all_days(world_store: Store):
+    catalog = load_catalog(world_store)
+    short = compile_rule(parse_rules(RULES[5], catalog), catalog, LATEST_AS_OF).select()  # 30 days
+    long = compile_rule(parse_rules(RULES[7], catalog), catalog, LATEST_AS_OF).select()  # 365 days
+    assert "FROM customer_recent_days" in short and "FROM customer_days" not in short
+    assert "FROM customer_days" in long and "LIMIT" in long
+    assert catalog.facts.recent_from == world_store.scalar("SELECT max(day) FROM customer_days") - timedelta(days=92)
+
+
 def test_a_historical_as_of_date_reads_the_live_tables(world_store: Store):
     catalog = load_catalog(world_store)
     assert catalog.facts is not None and catalog.latest_order.date() > AS_OF
