@@ -10,7 +10,7 @@ import polars as pl
 
 from crm_core.customer_search import EXPORT_COLUMNS
 from crm_core.segments.catalog import Catalog, load_catalog
-from crm_core.segments.compiler import Compiler, compile_rule, portable_sql
+from crm_core.segments.compiler import CompiledRule, Compiler, compile_rule, portable_sql
 from crm_core.segments.describe import describe, describe_condition
 from crm_core.segments.rules import Condition, Group, Node, Path, Problem, empty_groups, walk
 from crm_core.store import Store
@@ -74,8 +74,17 @@ def preview(store: Store, root: Group, as_of: date | None = None, catalog: Catal
     count, ids = store.rows(compiled.select(f"count(*), {sample_ids}"), compiled.params)[0]
     total = total_customers(store, catalog)
     sample = sample_frame(store, catalog, as_of, list(ids))
-    return Preview(int(count), total, sample, describe(root, catalog, as_of), compiled.select("c.id"),
-                   compiled.params, tuple(empty_groups(root)))
+    shown = readable(root, catalog, as_of, segment_id, compiled)
+    return Preview(int(count), total, sample, describe(root, catalog, as_of), shown.select("c.id"),
+                   shown.params, tuple(empty_groups(root)))
+
+
+def readable(root: Group, catalog: Catalog, as_of: date, segment_id: int | None = None,
+             compiled: CompiledRule | None = None) -> CompiledRule:
+    """The rule over the live tables, for people to read and copy (it stays right when the facts are out of date)."""
+    if compiled is not None and compiled.table == "customers":
+        return compiled
+    return compile_rule(root, catalog.without_facts(), as_of, segment_id)
 
 
 def total_customers(store: Store, catalog: Catalog) -> int:

@@ -88,6 +88,8 @@ def assert_same_answers(store: Store, as_of: date = LATEST_AS_OF) -> None:
     shown, direct = preview(store, tree, as_of, catalog), preview(store, tree, as_of, catalog.without_facts())
     assert (shown.count, shown.total) == (direct.count, direct.total)
     assert shown.sample.equals(direct.sample)
+    assert shown.sql == direct.sql and "customer_facts" not in shown.sql  # people read and copy the live tables' SQL
+    assert len(store.rows(shown.portable_sql)) == shown.count
 
 
 def test_a_new_workspace_has_versions_and_out_of_date_facts(store: Store):
