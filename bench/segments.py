@@ -7,6 +7,9 @@ bench/customers_page.py's build stage when missing; the original is never opened
 migrated to the current schema by opening it with crm_core.store.Store). The copy goes to --work-dir
 (default: the system temporary directory) and is deleted afterwards.
 
+Before timing, the segment facts (crm_core.segments.facts) are rebuilt, as the app does in the background after
+a change, and the time it took is printed; --live leaves them unbuilt (previews read the live tables).
+
 Per rule: the first call (cold), then min/median/p90 of --repeat calls of `preview` (count + share +
 20-row sample + English, the catalog loaded by the call) after --warmup untimed calls, and the
 median time per call of each query it sends (catalog, count + sample ids, total, sample rows).
