@@ -7,6 +7,9 @@ bench/customers_page.py's build stage when missing; the original is never opened
 migrated to the current schema by opening it with crm_core.store.Store). The copy goes to --work-dir
 (default: the system temporary directory) and is deleted afterwards.
 
+Before timing, the segment facts (crm_core.segments.facts) are rebuilt, as the app does in the background after
+a change, and the time it took is printed; --live leaves them unbuilt (previews read the live tables).
+
 Per rule: the first call (cold), then min/median/p90 of --repeat calls of `preview` (count + share +
 20-row sample + English, the catalog loaded by the call) after --warmup untimed calls, and the
 median time per call of each query it sends (catalog, count + sample ids, total, sample rows).
@@ -36,6 +39,8 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent))
 sys.path.insert(0, str(BENCH_DIR))
 
+from crm_core.segments import facts  # noqa: E402
+from crm_core.segments import preview as preview_module  # noqa: E402
 from crm_core.segments.catalog import load_catalog  # noqa: E402
 from crm_core.segments.foreign import import_rules  # noqa: E402
 from crm_core.segments.preview import preview, waterfall  # noqa: E402
@@ -111,6 +116,14 @@ def query_breakdown(store: Store, call: Callable[[], Any], repeat: int) -> dict[
     """Run `call` `repeat` times timing each query it sends through the store, per kind of query."""
     log: list[tuple[str, float]] = []
     plain = {name: getattr(store, name) for name in ("rows", "frame", "scalar")}
+    plain_catalog = preview_module.load_catalog
+
+    def catalog_timed(st: Store) -> Any:  # versions, facts state and (when a write changed it) the catalog itself
+        started = time.perf_counter()
+        try:
+            return plain_catalog(st)
+        finally:
+            log.append(("catalog", (time.perf_counter() - started) * 1000))
 
     def recorded(run: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(sql: str, params: Any = None) -> Any:
@@ -124,6 +137,7 @@ def query_breakdown(store: Store, call: Callable[[], Any], repeat: int) -> dict[
     per_call: dict[str, list[float]] = {}
     for name, run in plain.items():
         setattr(store, name, recorded(run))  # instance attributes shadow the methods
+    preview_module.load_catalog = catalog_timed
     try:
         for i in range(repeat):
             log.clear()
@@ -131,6 +145,7 @@ def query_breakdown(store: Store, call: Callable[[], Any], repeat: int) -> dict[
             for kind in {k for k, _ in log}:
                 per_call.setdefault(kind, [0.0] * repeat)[i] = sum(ms for k, ms in log if k == kind)
     finally:
+        preview_module.load_catalog = plain_catalog
         for name in plain:
             delattr(store, name)
     return {kind: summary(samples) for kind, samples in sorted(per_call.items())}
@@ -234,15 +249,22 @@ def naive_match(node: dict, c: Customer, as_of: date) -> bool:
 
 
 # -- measuring (child process) ------------------------------------------------------------------------------
-def measure(path: Path, scale: str, repeat: int, warmup: int, naive_repeat: int) -> dict[str, Any]:
+def measure(path: Path, scale: str, repeat: int, warmup: int, naive_repeat: int,
+            use_facts: bool = True) -> dict[str, Any]:
     store = Store(path)  # migrates the copy to the current schema
     settings = dict(store.rows("SELECT name, value FROM duckdb_settings() WHERE name IN ('threads', 'memory_limit')"))
+    busy = OtherCpu()
+    started = time.perf_counter()
+    state = facts.refresh(store) if use_facts else None  # what the app does in the background after a change
+    facts_s, facts_busy = time.perf_counter() - started, busy.stop()
     other_cpu = OtherCpu()
     results: dict[str, Any] = {
         "scale": scale, "as_of": AS_OF.isoformat(), "loadavg_start": os.getloadavg(), "duckdb_settings": settings,
         "customers": int(store.scalar("SELECT count(*) FROM customers")),
         "orders": int(store.scalar("SELECT count(*) FROM orders")),
-        "items": int(store.scalar("SELECT count(*) FROM order_items")), "preview": {}, "waterfall": {}}
+        "items": int(store.scalar("SELECT count(*) FROM order_items")), "preview": {}, "waterfall": {},
+        "facts": {"used": state is not None, "rebuild_s": facts_s if state else None, "other_cpu_cores": facts_busy,
+                  "bits": sorted(state.bits) if state else []}}
     catalog = load_catalog(store)
     canonical = {name: import_rules(rule, catalog) for name, (_, rule, _) in PREVIEW_RULES.items()}
 
@@ -335,6 +357,7 @@ def run_scale(scale: str, args: argparse.Namespace) -> dict[str, Any]:
         naive_repeat = min(1, args.naive_repeat) if scale == "L" else args.naive_repeat
         cmd = [sys.executable, str(Path(__file__).resolve()), "--stage", str(copy), "--scales", scale,
                "--repeat", str(args.repeat), "--warmup", str(args.warmup), "--naive-repeat", str(naive_repeat)]
+        cmd += ["--live"] if args.live else []
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
         if proc.returncode != 0:
             raise SystemExit(f"measuring scale {scale} failed (exit {proc.returncode})")
@@ -349,6 +372,10 @@ def print_scale(res: dict[str, Any]) -> None:
     print(f"\nScale {res['scale']}: {res['customers']:,} customers, {res['orders']:,} orders, {res['items']:,} items, "
           f"as of {res['as_of']} (DuckDB threads={res['duckdb_settings'].get('threads')}, "
           f"memory_limit={res['duckdb_settings'].get('memory_limit')})")
+    f = res["facts"]
+    print(f"  segment facts: rebuilt in {f['rebuild_s']:.1f} s (other processes {f['other_cpu_cores'] or 0:.2f} cores; "
+          f"bits for {', '.join(f['bits']) or 'none'})" if f["used"] else
+          "  segment facts: not built (--live): previews read customers, customer_stats, orders and items")
     print(f"  {'preview':<14} {'matches':>9} {'cold':>8} {'min':>7} {'median':>7} {'p90':>7} {'catalog':>8} "
           f"{'count':>7} {'total':>6} {'sample':>7} {'naive':>9} {'naive/prev':>10}  same  busy")
     for name, e in res["preview"].items():
@@ -399,12 +426,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="where the private copies of the workspaces go (removed afterwards)")
     parser.add_argument("--json", type=Path, default=OUT_ROOT / "segments.json",
                         help="where to write all results as JSON (default bench/out/segments.json)")
+    parser.add_argument("--live", action="store_true",
+                        help="leave the segment facts unbuilt: previews read the live tables (the figures before them)")
     parser.add_argument("--stage", help=argparse.SUPPRESS)  # child: the copy to measure
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.naive_repeat < 0:
         parser.error("--repeat must be at least 1 and --naive-repeat 0 or more")
     if args.stage:
-        print(json.dumps(measure(Path(args.stage), args.scales[0], args.repeat, args.warmup, args.naive_repeat),
+        print(json.dumps(measure(Path(args.stage), args.scales[0], args.repeat, args.warmup, args.naive_repeat,
+                                 not args.live),
                          default=str))
         return 0
     import duckdb

@@ -1,16 +1,8 @@
 """Versioned schema migrations: each entry upgrades a workspace by one step, never losing data."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class Migration:
-    """One schema step: a version number, a short name and the statements it runs."""
-
-    version: int
-    name: str
-    statements: tuple[str, ...]
+from crm_core.campaigns.tables import CAMPAIGNS
+from crm_core.migration import Migration
 
 
 # Money is DECIMAL(18,2). Timestamps are TIMESTAMP holding UTC wall-clock time.
@@ -247,115 +239,76 @@ FAST_IMPORT_STORAGE = Migration(
     ),
 )
 
-
-# Campaigns (issue 5): the campaign and its lifecycle events, the audience frozen at launch (recipients,
-# holdout, capped, no address), the communication log (one message per recipient), the receipts received,
-# and the simulated vendor's own state (what a real vendor keeps on its side: the messages it accepted,
-# keyed by our message id as the idempotency key, and the receipts it still has to send). No indexes:
-# rows of one campaign are written together, so its blocks are found by their min-max ranges.
-CAMPAIGNS = Migration(
-    5,
-    "campaigns, communication log, receipts and the simulated vendor",
+# Segment facts: derived, read-optimised copies that let a segment preview scan one table instead of joining
+# customers with customer_stats, grouping raw orders or joining line items with orders. They are rebuilt whole by
+# crm_core.segments.facts and used only while facts_state.data_version equals workspace_meta's data_version,
+# which every write to customers, orders or line items bumps in its own transaction (Store.write).
+SEGMENT_FACTS = Migration(
+    6,
+    "segment facts: customers with their stats, order days, items bought, data version",
     (
-        "CREATE SEQUENCE campaign_ids START 1",
-        "CREATE SEQUENCE message_ids START 1",
-        """CREATE TABLE campaigns (
-            id BIGINT PRIMARY KEY DEFAULT nextval('campaign_ids'),
-            name VARCHAR NOT NULL,
-            description VARCHAR,
-            segment_id BIGINT,
-            rules JSON,
-            channel VARCHAR NOT NULL,
-            subject VARCHAR,
-            template VARCHAR NOT NULL,
-            status VARCHAR NOT NULL,
-            status_reason VARCHAR,
-            scheduled_at TIMESTAMP,
-            throttle_per_second INTEGER NOT NULL,
-            holdout_pct DECIMAL(5,2) NOT NULL,
-            frequency_cap_hours INTEGER,
-            seed BIGINT NOT NULL,
-            vendor JSON NOT NULL,
-            created_by VARCHAR,
-            created_at TIMESTAMP NOT NULL,
-            updated_by VARCHAR,
-            updated_at TIMESTAMP NOT NULL,
-            launched_by VARCHAR,
-            launched_at TIMESTAMP,
-            finished_at TIMESTAMP,
-            audience_as_of DATE,
-            audience_size BIGINT,
-            no_address BIGINT,
-            capped BIGINT,
-            holdout BIGINT,
-            recipients BIGINT
-        )""",
-        """CREATE TABLE campaign_events (
-            campaign_id BIGINT NOT NULL,
-            happened_at TIMESTAMP NOT NULL,
-            from_status VARCHAR,
-            to_status VARCHAR NOT NULL,
-            by_user VARCHAR,
-            note VARCHAR
-        )""",
-        """CREATE TABLE campaign_audience (
-            campaign_id BIGINT NOT NULL,
-            customer_id BIGINT NOT NULL,
-            role VARCHAR NOT NULL
-        )""",
-        """CREATE TABLE messages (
+        "INSERT INTO workspace_meta VALUES ('data_version', '1'), ('write_version', '1') ON CONFLICT DO NOTHING",
+        # One row per customer, in id order: the profile columns rules use, customer_stats' figures (as the LEFT
+        # JOIN gives them: NULL without orders, but total_spend and order_count 0, as every rule reads them: NOT NULL
+        # lets DuckDB drop the coalesce) and, per item field, a bit per value bought (facts_values' masks).
+        """CREATE TABLE customer_facts (
             id BIGINT NOT NULL,
-            campaign_id BIGINT NOT NULL,
+            external_id VARCHAR,
+            name VARCHAR,
+            email VARCHAR,
+            phone VARCHAR,
+            city VARCHAR,
+            state VARCHAR,
+            country VARCHAR,
+            created_at TIMESTAMP,
+            attributes JSON,
+            total_spend DECIMAL(18,2) NOT NULL,
+            order_count INTEGER NOT NULL,
+            revenue_order_count INTEGER,
+            avg_order_value DECIMAL(18,2),
+            first_order_at TIMESTAMP,
+            last_order_at TIMESTAMP,
+            category_bits UHUGEINT NOT NULL,
+            product_bits UHUGEINT NOT NULL
+        )""",
+        # One row per customer and day with orders, in day order: the customer's previous order day (0001-01-01
+        # for the first) and the revenue and orders from that day to their last order. "Spend since day D" is
+        # the row with prev_day < D <= day: no grouping of orders per preview.
+        """CREATE TABLE customer_days (
             customer_id BIGINT NOT NULL,
-            channel VARCHAR NOT NULL,
-            address VARCHAR NOT NULL,
-            subject VARCHAR,
-            body VARCHAR NOT NULL,
-            status VARCHAR NOT NULL,
-            attempts INTEGER NOT NULL,
-            next_attempt_at TIMESTAMP,
-            vendor_message_id VARCHAR,
-            error VARCHAR,
-            queued_at TIMESTAMP NOT NULL,
-            sent_at TIMESTAMP,
-            delivered_at TIMESTAMP,
-            opened_at TIMESTAMP,
-            clicked_at TIMESTAMP,
-            failed_at TIMESTAMP,
-            updated_at TIMESTAMP NOT NULL
+            day DATE NOT NULL,
+            prev_day DATE NOT NULL,
+            spend DECIMAL(18,2) NOT NULL,
+            orders INTEGER NOT NULL
         )""",
-        """CREATE TABLE receipts (
-            receipt_id VARCHAR NOT NULL,
-            vendor_message_id VARCHAR NOT NULL,
-            message_id BIGINT NOT NULL,
-            campaign_id BIGINT NOT NULL,
-            event VARCHAR NOT NULL,
-            reason VARCHAR,
-            occurred_at TIMESTAMP NOT NULL,
-            received_at TIMESTAMP NOT NULL
+        # The rows of customer_days from recent_from on (92 days before the last order day): a window of up to three
+        # months reads this smaller table, which DuckDB also plans better (it hashes the window's rows, not all
+        # customers).
+        """CREATE TABLE customer_recent_days (
+            customer_id BIGINT NOT NULL,
+            day DATE NOT NULL,
+            prev_day DATE NOT NULL,
+            spend DECIMAL(18,2) NOT NULL,
+            orders INTEGER NOT NULL
         )""",
-        """CREATE TABLE vendor_messages (
-            message_id BIGINT NOT NULL,
-            vendor_message_id VARCHAR NOT NULL,
-            campaign_id BIGINT NOT NULL,
-            outcome VARCHAR NOT NULL,
-            reason VARCHAR,
-            accepted_at TIMESTAMP NOT NULL
+        # Every value bought (lower-cased) per item field; mask = its bit in customer_facts when the field has at
+        # most 128 values, else NULL and the (value, customer) pairs are in customer_items.
+        "CREATE TABLE facts_values (kind VARCHAR NOT NULL, value VARCHAR NOT NULL, mask UHUGEINT)",
+        "CREATE TABLE customer_items (kind VARCHAR NOT NULL, value VARCHAR NOT NULL, customer_id BIGINT NOT NULL)",
+        """CREATE TABLE facts_state (
+            data_version BIGINT NOT NULL,
+            customers BIGINT NOT NULL,
+            day_customers BIGINT NOT NULL,
+            recent_from DATE,
+            category_bits BOOLEAN NOT NULL,
+            product_bits BOOLEAN NOT NULL,
+            built_at TIMESTAMP,
+            seconds DOUBLE,
+            token VARCHAR
         )""",
-        """CREATE TABLE vendor_receipt_queue (
-            receipt_id VARCHAR NOT NULL,
-            copy INTEGER NOT NULL,
-            vendor_message_id VARCHAR NOT NULL,
-            campaign_id BIGINT NOT NULL,
-            event VARCHAR NOT NULL,
-            reason VARCHAR,
-            occurred_at TIMESTAMP NOT NULL,
-            due_at TIMESTAMP NOT NULL,
-            attempts INTEGER NOT NULL,
-            state VARCHAR NOT NULL,
-            last_error VARCHAR
-        )""",
+        "INSERT INTO facts_state VALUES (0, 0, 0, NULL, false, false, NULL, NULL, NULL)",
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (INITIAL, IMPORTS, SEGMENTS, FAST_IMPORT_STORAGE, CAMPAIGNS)
+MIGRATIONS: tuple[Migration, ...] = (INITIAL, IMPORTS, SEGMENTS, FAST_IMPORT_STORAGE, CAMPAIGNS,
+                                      SEGMENT_FACTS)

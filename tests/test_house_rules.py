@@ -54,3 +54,13 @@ def test_public_core_functions_have_docstrings(path):
 def test_caching_decorators_live_in_ui_only():
     for path in CORE:
         assert "cache_resource" not in path.read_text() and "cache_data" not in path.read_text()
+
+
+_DATA_WRITE = re.compile(r"\b(INSERT INTO|UPDATE|DELETE FROM)\s+(customers|orders|order_items)\b")
+
+
+@pytest.mark.parametrize("path", CORE, ids=lambda p: str(p.relative_to(ROOT)))
+def test_code_that_writes_customers_orders_or_items_never_says_data_false(path):
+    """Store.write(..., data=False) keeps the segment facts in use: only for writes that change no such row."""
+    text = path.read_text()
+    assert not (_DATA_WRITE.search(text) and "data=False" in text)

@@ -5,12 +5,15 @@ import streamlit as st
 
 from crm_core import config, workspace
 from crm_core.campaigns.delivery import background_worker
+from crm_core.segments import facts
 from crm_core.store import Store, WorkspaceBusyError
 
 
 @st.cache_resource(show_spinner="Opening the workspace…")
 def _store_for(path: str) -> Store:
-    return workspace.prepare(path)[0]
+    store = workspace.prepare(path)[0]
+    facts.keep_fresh(store)  # segment facts rebuilt in the background after changes (previews fall back meanwhile)
+    return store
 
 
 def get_store() -> Store:

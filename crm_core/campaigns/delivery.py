@@ -125,7 +125,7 @@ class DeliveryWorker:
                           AND (next_attempt_at IS NULL OR next_attempt_at <= $now) ORDER BY id LIMIT $n)""",
                             {"c": campaign.id, "now": now, "n": quota})
 
-        self.store.write(claim)
+        self.store.write(claim, data=False)
         answers = vendor.submit(self.store, campaign, now)
         if answers.is_empty():
             return 0
@@ -149,7 +149,7 @@ class DeliveryWorker:
                         {"max": campaign.vendor.max_attempts, "now": now, "base": RETRY_BASE_SECONDS})
             cur.unregister("vendor_answers")
 
-        self.store.write(record)
+        self.store.write(record, data=False)
         return answers.height
 
     def _finish(self, now: datetime) -> int:

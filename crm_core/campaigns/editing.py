@@ -173,7 +173,7 @@ def create_campaign(store: Store, data: CampaignInput, user: str | None = None) 
         cur.execute("INSERT INTO campaign_events VALUES (?, ?, NULL, ?, ?, 'created')", [new_id, now, DRAFT, user])
         return new_id
 
-    return store.write(work)
+    return store.write(work, data=False)
 
 
 def update_campaign(store: Store, campaign_id: int, data: CampaignInput, user: str | None = None) -> None:
@@ -192,7 +192,7 @@ def update_campaign(store: Store, campaign_id: int, data: CampaignInput, user: s
         cur.execute(f"UPDATE campaigns SET {assignments}, updated_by = ?, updated_at = ? WHERE id = ?",
                     [*values.values(), user, now, campaign_id])
 
-    store.write(work)
+    store.write(work, data=False)
 
 
 def get_campaign(store: Store, campaign_id: int) -> Campaign:
@@ -246,4 +246,4 @@ def delete_campaign(store: Store, campaign_id: int) -> None:
         cur.execute("DELETE FROM campaign_events WHERE campaign_id = ?", [campaign_id])
         cur.execute("DELETE FROM campaigns WHERE id = ?", [campaign_id])
 
-    store.write(work)
+    store.write(work, data=False)

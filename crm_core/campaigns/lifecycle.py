@@ -64,7 +64,7 @@ def transition(store: Store, campaign_id: int, action: str, user: str | None = N
                         "AND status = 'queued'", [now, campaign_id])
         return target
 
-    return store.write(work)
+    return store.write(work, data=False)
 
 
 def schedule_campaign(store: Store, campaign_id: int, send_at: datetime, user: str | None = None,
@@ -82,7 +82,7 @@ def schedule_campaign(store: Store, campaign_id: int, send_at: datetime, user: s
         _move(cur, campaign_id, "schedule", user, now, f"send at {send_at:%Y-%m-%d %H:%M} UTC")
         cur.execute("UPDATE campaigns SET scheduled_at = ?, launched_by = ? WHERE id = ?", [send_at, user, campaign_id])
 
-    store.write(work)
+    store.write(work, data=False)
 
 
 def _messages_sql(campaign: Campaign, store: Store) -> tuple[str, dict]:
@@ -146,7 +146,7 @@ def launch_campaign(store: Store, campaign_id: int, user: str | None = None,
                      counts.get("capped", 0), counts.get("holdout", 0), recipients, campaign_id])
         return counts
 
-    counts = store.write(work)
+    counts = store.write(work, data=False)
     return LaunchResult(campaign_id, sum(counts.values()), counts.get("no_address", 0), counts.get("capped", 0),
                         counts.get("holdout", 0), counts.get("recipient", 0), time.perf_counter() - started)
 
@@ -160,7 +160,7 @@ def fail_campaign(store: Store, campaign_id: int, reason: str, now: datetime | N
         cur.execute("UPDATE messages SET status = 'cancelled', error = ?, updated_at = ? WHERE campaign_id = ? "
                     "AND status = 'queued'", [reason, now, campaign_id])
 
-    store.write(work)
+    store.write(work, data=False)
 
 
 def is_running(store: Store, campaign_id: int) -> bool:

@@ -159,6 +159,6 @@ def apply_receipts(store: Store, receipts: pl.DataFrame | Iterable[dict], now: d
         total = incoming["receipt_id"].n_unique()
         return int(fresh), int(known) - int(fresh), total - int(known)
 
-    applied, seen, unknown = store.write(work)
+    applied, seen, unknown = store.write(work, data=False)
     duplicates = seen + (incoming.height - incoming["receipt_id"].n_unique())
     return ReceiptResult(received, applied, duplicates, unknown, invalid, tuple(problems[:20]))

@@ -146,7 +146,7 @@ def submit(store: Store, campaign: Campaign, now: datetime) -> pl.DataFrame:
             cur.execute(f"DROP TABLE {table}")
         return answers
 
-    return store.write(work)
+    return store.write(work, data=False)
 
 
 def send_due_receipts(store: Store, now: datetime, post: Callable[[pl.DataFrame], object],
@@ -190,7 +190,7 @@ def send_due_receipts(store: Store, now: datetime, post: Callable[[pl.DataFrame]
                         [error, RECEIPT_ATTEMPTS, now])
             cur.unregister("receipt_keys")
 
-    store.write(work)
+    store.write(work, data=False)
     dropped = failing.filter(pl.col("attempts") + 1 >= RECEIPT_ATTEMPTS).height
     return ReceiptDelivery(sending.height, failing.height - dropped, dropped)
 

@@ -20,7 +20,7 @@ def save_mapping(store: Store, kind: str, headers: Sequence[str], mapping: Mappi
     store.write(lambda cur: cur.execute(
         "INSERT OR REPLACE INTO saved_mappings VALUES (?, ?, ?, ?, ?)",
         [kind, signature, json.dumps(kept), utc_now(), user],
-    ))
+    ), data=False)
 
 
 def saved_mapping(store: Store, kind: str, headers: Sequence[str]) -> ColumnMapping | None:

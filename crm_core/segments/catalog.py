@@ -8,10 +8,14 @@ compiler from their `source`.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import threading
+import weakref
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
+from crm_core.segments import facts as facts_module
+from crm_core.segments.facts import FactsState
 from crm_core.segments.operators import TYPE_OPERATORS
 from crm_core.stats import REVENUE_CONDITION
 from crm_core.store import Store
@@ -110,6 +114,8 @@ class Catalog:
     attributes: dict[str, str] = field(default_factory=dict)  # name -> data type
     segments: dict[int, SavedRef] = field(default_factory=dict)
     latest_order: datetime | None = None  # orders after the as-of date make stats be computed as of it
+    facts: FactsState | None = None  # the segment facts, when they match the data (else the live tables are read)
+    customers: int | None = None  # how many customers there are (None: not counted)
 
     def field(self, key: str) -> FieldSpec | None:
         """The field with this key, or None when the workspace has no such field."""
@@ -147,15 +153,40 @@ class Catalog:
         """This catalog minus one saved segment (a segment being edited may not refer to itself)."""
         if segment_id is None:
             return self
-        return Catalog(self.attributes, {k: v for k, v in self.segments.items() if k != segment_id},
-                       self.latest_order)
+        return replace(self, segments={k: v for k, v in self.segments.items() if k != segment_id})
+
+    def without_facts(self) -> "Catalog":
+        """This catalog with rules compiled against the live tables (customers, customer_stats, orders)."""
+        return replace(self, facts=None)
 
 
-def load_catalog(store: Store) -> Catalog:
-    """The catalog of a workspace: static fields, custom attributes and saved segments."""
+# The catalog of each open Store, with the write version it was read at: any write may change it.
+_CACHE: "weakref.WeakKeyDictionary[Store, tuple[int, Catalog]]" = weakref.WeakKeyDictionary()
+_CACHE_GUARD = threading.Lock()
+
+
+def _read(store: Store) -> Catalog:
     attributes = dict(store.rows("SELECT name, data_type FROM custom_attributes ORDER BY name"))
     segments = {
         int(i): SavedRef(int(i), name, json.loads(rules), as_of)
         for i, name, rules, as_of in store.rows("SELECT id, name, rules, as_of FROM segments ORDER BY id")
     }
-    return Catalog(attributes, segments, store.scalar("SELECT max(ordered_at) FROM orders"))
+    latest, customers = store.rows("SELECT (SELECT max(ordered_at) FROM orders), (SELECT count(*) FROM customers)")[0]
+    return Catalog(attributes, segments, latest, customers=int(customers))
+
+
+def load_catalog(store: Store) -> Catalog:
+    """The catalog of a workspace: static fields, custom attributes, saved segments, and its facts when current."""
+    write, data = store.versions()
+    with _CACHE_GUARD:
+        cached = _CACHE.get(store)
+    if cached is not None and cached[0] == write:
+        base = cached[1]  # no write since: no query
+    else:
+        base = _read(store)  # a write committed meanwhile is seen by the next call (its version differs)
+        with _CACHE_GUARD:
+            _CACHE[store] = (write, base)
+    found = facts_module.current(store, data)
+    if found is None:
+        facts_module.request(store)  # rebuilt in the background where the app asked for it
+    return replace(base, facts=found)

@@ -2,7 +2,10 @@
 
 Every value is a named parameter ($p1, $p2, ...); every identifier comes from the field catalog.
 Profile and stats fields read `customers` and the precomputed `customer_stats`; only windowed
-fields ("spend in the last N days") and product fields read raw orders. Semantics of each operator
+fields ("spend in the last N days") and product fields read raw orders. When the catalog carries
+segment facts that match the data (facts.py) and no order is after the as-of date, the same rule reads
+them instead: `customer_facts` (alias `c`, profile and stats in one row, no join), `customer_days` for
+windows and the item bits or pairs for products; the answer is the same. Semantics of each operator
 are described in `operators.py`.
 """
 from __future__ import annotations
@@ -14,12 +17,14 @@ from decimal import Decimal
 from typing import Any
 
 from crm_core.segments.catalog import Catalog, FieldSpec
+from crm_core.segments.facts import BITS_COLUMNS
 from crm_core.segments.operators import NO_VALUE, OPERATORS
 from crm_core.segments.rules import Condition, Group, Node, Problem, RuleError, parse_rules
 from crm_core.stats import REVENUE_CONDITION, aggregate_sql
 
 STATS_JOIN = "LEFT JOIN customer_stats s ON s.customer_id = c.id"
 STATS_AS_OF_JOIN = "LEFT JOIN stats_as_of s ON s.customer_id = c.id"
+_STATS_ALIAS = re.compile(r"\bs\.")
 WINDOW_COLUMNS = {"spend_last_days": "spend", "orders_last_days": "orders"}
 SHORT_LIST = 64
 _ATTRIBUTE_CASTS = {"integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN", "date": "DATE"}
@@ -44,12 +49,13 @@ class CompiledRule:
     params: dict[str, Any]
     ctes: tuple[str, ...]
     joins: tuple[str, ...]
+    table: str = "customers"  # or customer_facts
 
     def select(self, columns: str = "c.id", tail: str = "") -> str:
         """A full query selecting `columns` for the matching customers (`tail`: ORDER BY / LIMIT)."""
         with_ = f"WITH {', '.join(self.ctes)} " if self.ctes else ""
         joins = " ".join(self.joins)
-        return f"{with_}SELECT {columns} FROM customers c {joins} WHERE {self.where} {tail}".strip()
+        return f"{with_}SELECT {columns} FROM {self.table} c {joins} WHERE {self.where} {tail}".strip()
 
     def count_sql(self) -> str:
         """A query counting the matching customers."""
@@ -70,6 +76,8 @@ class Compiler:
         # customer_stats holds today's figures: with orders after the as-of date, compute them as of it.
         latest = catalog.latest_order
         self.historical = latest is not None and latest >= _midnight(as_of + timedelta(days=1))
+        # The facts sum windows up to each customer's last order: exact only with no order after the as-of date.
+        self.facts = None if self.historical else catalog.facts
 
     # -- parameters and joins ------------------------------------------------------------------
     def bind(self, value: Any) -> str:
@@ -88,17 +96,38 @@ class Compiler:
         alias = self._windows.get(days)
         if alias is None:
             alias = self._windows[days] = f"w{len(self._windows) + 1}"
-            start, end = self.bind(_midnight(self.as_of - timedelta(days=days))), self.bind(
-                _midnight(self.as_of + timedelta(days=1)))
-            self.ctes.append(
-                f"{alias} AS (SELECT customer_id, coalesce(sum(amount) FILTER (WHERE {REVENUE_CONDITION}), 0) "
-                f"AS spend, count(*) AS orders FROM orders WHERE ordered_at >= {start} AND ordered_at < {end} "
-                "GROUP BY customer_id)")
+            if self.facts is not None:  # each customer's row for the first order day in the window, if any
+                first, recent = self.as_of - timedelta(days=days), self.facts.recent_from
+                table = "customer_recent_days" if recent is not None and first >= recent else "customer_days"
+                start = self.bind(first)
+                rows = f"SELECT customer_id, spend, orders FROM {table} WHERE day >= {start} AND prev_day < {start}"
+                if table == "customer_days":  # at most one row per customer of customer_days: the LIMIT changes
+                    # nothing but tells the planner so, and it hashes these rows, not all of customer_facts (2x faster)
+                    rows += f" LIMIT {self.bind(max(1, self.facts.day_customers))}"
+                self.ctes.append(f"{alias} AS ({rows})")
+            else:
+                start, end = self.bind(_midnight(self.as_of - timedelta(days=days))), self.bind(
+                    _midnight(self.as_of + timedelta(days=1)))
+                self.ctes.append(
+                    f"{alias} AS (SELECT customer_id, coalesce(sum(amount) FILTER (WHERE {REVENUE_CONDITION}), 0) "
+                    f"AS spend, count(*) AS orders FROM orders WHERE ordered_at >= {start} AND ordered_at < {end} "
+                    "GROUP BY customer_id)")
             self._join(f"LEFT JOIN {alias} ON {alias}.customer_id = c.id")
         return alias
 
+    @property
+    def table(self) -> str:
+        """The table behind alias `c`: customer_facts when the facts are used, else customers."""
+        return "customers" if self.facts is None else "customer_facts"
+
+    def stats_sql(self, sql: str) -> str:
+        """An expression over the stats alias `s`, as it reads here (the facts hold the stats on `c`)."""
+        return sql if self.facts is None else _STATS_ALIAS.sub("c.", sql)
+
     def use_stats(self) -> None:
         """Join the per-customer figures as alias `s`: customer_stats, or computed as of the date when needed."""
+        if self.facts is not None:
+            return  # customer_facts holds them
         if not self.historical:
             self._join(STATS_JOIN)
         elif STATS_AS_OF_JOIN not in self.joins:
@@ -114,7 +143,8 @@ class Compiler:
             return spec.sql
         if spec.source == "stats":
             self.use_stats()
-            return spec.sql.replace("$as_of", self.bind(self.as_of)) if "$as_of" in spec.sql else spec.sql
+            sql = self.stats_sql(spec.sql)
+            return sql.replace("$as_of", self.bind(self.as_of)) if "$as_of" in sql else sql
         if spec.source == "window":
             return f"coalesce({self._window(cond.days)}.{WINDOW_COLUMNS[spec.key]}, 0)"
         if spec.source == "attribute":
@@ -198,6 +228,13 @@ class Compiler:
         raise RuleError([Problem((), f"operator '{key}' cannot be compiled")])
 
     def _bought(self, spec: FieldSpec, values: tuple[str, ...]) -> str:
+        if self.facts is not None:
+            kind, wanted = self.bind(spec.sql), f"(SELECT lower(unnest({self.bind(list(values))}::VARCHAR[])))"
+            if spec.sql in self.facts.bits:  # a bit per value: one scan of customer_facts
+                mask = (f"(SELECT coalesce(bit_or(mask), 0::UHUGEINT) FROM facts_values "
+                        f"WHERE kind = {kind} AND value IN {wanted})")
+                return f"((c.{BITS_COLUMNS[spec.sql]} & {mask}) <> 0)"
+            return f"(c.id IN (SELECT customer_id FROM customer_items WHERE kind = {kind} AND value IN {wanted}))"
         has = _in_list(f"i.{spec.sql}", self.bind(list(values)), len(values))
         return (f"(c.id IN (SELECT o.customer_id FROM order_items i JOIN orders o ON o.id = i.order_id "
                 f"WHERE o.{REVENUE_CONDITION} AND {has}))")
@@ -218,7 +255,7 @@ class Compiler:
 
     def finish(self, where: str) -> CompiledRule:
         """Wrap a predicate with the parameters, CTEs and joins gathered so far."""
-        return CompiledRule(where, dict(self.params), tuple(self.ctes), tuple(self.joins))
+        return CompiledRule(where, dict(self.params), tuple(self.ctes), tuple(self.joins), self.table)
 
 
 def compile_rule(root: Node, catalog: Catalog, as_of: date, segment_id: int | None = None) -> CompiledRule:

@@ -10,7 +10,7 @@ import polars as pl
 
 from crm_core.customer_search import EXPORT_COLUMNS
 from crm_core.segments.catalog import Catalog, load_catalog
-from crm_core.segments.compiler import Compiler, compile_rule, portable_sql
+from crm_core.segments.compiler import CompiledRule, Compiler, compile_rule, portable_sql
 from crm_core.segments.describe import describe, describe_condition
 from crm_core.segments.rules import Condition, Group, Node, Path, Problem, empty_groups, walk
 from crm_core.store import Store
@@ -19,6 +19,9 @@ from crm_core.validation import NotFoundError
 SAMPLE_COLUMNS = """c.id, c.name, c.email, c.city, c.state, c.country,
     coalesce(s.total_spend, 0)::DECIMAL(18,2) AS total_spend, coalesce(s.order_count, 0) AS order_count,
     s.last_order_at"""
+SAMPLE_SCHEMA = {"id": pl.Int64, "name": pl.String, "email": pl.String, "city": pl.String, "state": pl.String,
+                 "country": pl.String, "total_spend": pl.Decimal(18, 2), "order_count": pl.Int32,
+                 "last_order_at": pl.Datetime("us")}  # what DuckDB's frame of SAMPLE_COLUMNS has
 
 
 def today() -> date:
@@ -32,7 +35,8 @@ def sample_frame(store: Store, catalog: Catalog, as_of: date, ids: list[int]) ->
     compiler.use_stats()
     compiler.params["ids"] = [int(i) for i in ids]
     compiled = compiler.finish("c.id IN (SELECT unnest($ids::BIGINT[]))")
-    return store.frame(compiled.select(SAMPLE_COLUMNS, "ORDER BY c.id"), compiled.params)
+    rows = store.rows(compiled.select(compiler.stats_sql(SAMPLE_COLUMNS), "ORDER BY c.id"), compiled.params)
+    return pl.DataFrame(rows, schema=SAMPLE_SCHEMA, orient="row")  # 20 rows: ~1 ms less than a DuckDB frame
 
 
 @dataclass(frozen=True)
@@ -68,10 +72,26 @@ def preview(store: Store, root: Group, as_of: date | None = None, catalog: Catal
     size = max(0, int(sample_size))
     sample_ids = f"coalesce(min(c.id, {size}), [])" if size else "[]::BIGINT[]"  # min(x, 0) is an error
     count, ids = store.rows(compiled.select(f"count(*), {sample_ids}"), compiled.params)[0]
-    total = int(store.scalar("SELECT count(*) FROM customers") or 0)
+    total = total_customers(store, catalog)
     sample = sample_frame(store, catalog, as_of, list(ids))
-    return Preview(int(count), total, sample, describe(root, catalog, as_of), compiled.select("c.id"),
-                   compiled.params, tuple(empty_groups(root)))
+    shown = readable(root, catalog, as_of, segment_id, compiled)
+    return Preview(int(count), total, sample, describe(root, catalog, as_of), shown.select("c.id"),
+                   shown.params, tuple(empty_groups(root)))
+
+
+def readable(root: Group, catalog: Catalog, as_of: date, segment_id: int | None = None,
+             compiled: CompiledRule | None = None) -> CompiledRule:
+    """The rule over the live tables, for people to read and copy (it stays right when the facts are out of date)."""
+    if compiled is not None and compiled.table == "customers":
+        return compiled
+    return compile_rule(root, catalog.without_facts(), as_of, segment_id)
+
+
+def total_customers(store: Store, catalog: Catalog) -> int:
+    """All customers: counted with the catalog when it was loaded, else now."""
+    if catalog.customers is not None:
+        return catalog.customers
+    return int(store.scalar("SELECT count(*) FROM customers") or 0)
 
 
 def count_matching(store: Store, root: Group, as_of: date | None = None, catalog: Catalog | None = None) -> int:
@@ -83,7 +103,8 @@ def count_matching(store: Store, root: Group, as_of: date | None = None, catalog
 def members_query(store: Store, root: Group, as_of: date | None = None,
                   catalog: Catalog | None = None) -> tuple[str, dict[str, Any]]:
     """The SQL and values listing every member with the customers export columns."""
-    compiler = Compiler(catalog or load_catalog(store), as_of or today())
+    # Exports read the live tables: they need columns the facts do not keep, and are not typed live.
+    compiler = Compiler((catalog or load_catalog(store)).without_facts(), as_of or today())
     where = compiler.predicate(root)
     compiler.use_stats()
     compiled = compiler.finish(where)

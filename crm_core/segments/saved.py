@@ -107,7 +107,7 @@ def save_segment(store: Store, name: str, rules: Any, description: str = "", as_
                     "updated_at = ? WHERE id = ?", [name, description, text, as_of, user, now, segment_id])
         return int(segment_id)
 
-    new_id = store.write(work)
+    new_id = store.write(work, data=False)  # segments only: no customer, order or item changes
     measure_segments(store, [new_id])
     return new_id
 
@@ -144,7 +144,7 @@ def delete_segment(store: Store, segment_id: int) -> None:
         cur.execute("DELETE FROM segment_sizes WHERE segment_id = ?", [segment.id])
         cur.execute("DELETE FROM segments WHERE id = ?", [segment.id])
 
-    store.write(work)
+    store.write(work, data=False)
 
 
 def duplicate_segment(store: Store, segment_id: int, user: str | None = None) -> int:
@@ -189,7 +189,8 @@ def measure_segments(store: Store, ids: Iterable[int] | None = None) -> dict[int
         sizes[ref.id] = int(store.scalar(compiled.count_sql(), compiled.params) or 0)
         points.append((ref.id, now, as_of, sizes[ref.id], total))
     if points:
-        store.write(lambda cur: cur.executemany("INSERT INTO segment_sizes VALUES (?, ?, ?, ?, ?)", points))
+        store.write(lambda cur: cur.executemany("INSERT INTO segment_sizes VALUES (?, ?, ?, ?, ?)", points),
+                    data=False)
     return sizes
 
 

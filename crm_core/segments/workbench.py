@@ -7,9 +7,8 @@ from datetime import date
 from typing import Any
 
 from crm_core.segments.catalog import Catalog, load_catalog
-from crm_core.segments.compiler import compile_rule
 from crm_core.segments.describe import describe
-from crm_core.segments.preview import Preview, sample_frame, WaterfallStep, preview, today, waterfall
+from crm_core.segments.preview import Preview, WaterfallStep, preview, readable, sample_frame, today, waterfall
 from crm_core.segments.rules import Condition, Group, Problem, RuleError, dumps, empty_groups, parse_lenient, walk
 from crm_core.segments.truth import MAX_LEAVES, audience, truth_table, waterfall_steps
 from crm_core.store import Store
@@ -65,7 +64,7 @@ def analyse(store: Store, data: Any, as_of: date | None = None, segment_id: int 
 def _one_scan(store: Store, root: Group, as_of: date, catalog: Catalog,
               segment_id: int | None, sample_size: int) -> tuple[Preview, tuple[WaterfallStep, ...]]:
     """Preview and waterfall from a single grouped scan (see truth.py)."""
-    compiled = compile_rule(root, catalog, as_of, segment_id)  # also refuses references back to itself
+    compiled = readable(root, catalog, as_of, segment_id)  # also refuses references back to itself
     table = truth_table(store, root, as_of, catalog, sample_size)
     count, ids = audience(table, root, sample_size)
     sample = sample_frame(store, catalog, as_of, ids)

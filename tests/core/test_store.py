@@ -253,3 +253,37 @@ def test_every_cursor_works_in_utc_whatever_the_machine_zone(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "('UTC', datetime.datetime(2024, 1, 15, 8, 0))" in done.stdout
+
+
+def _versions_in_file(store: Store) -> tuple[int, int]:
+    found = dict(store.rows("SELECT key, value FROM workspace_meta WHERE key IN ('write_version', 'data_version')"))
+    return int(found["write_version"]), int(found["data_version"])
+
+
+def test_versions_count_every_write_and_the_writes_that_may_change_data(store, tmp_path):
+    _make_table(store)
+    write, data = store.versions()
+    assert (write, data) == _versions_in_file(store)
+    store.write(lambda cur: cur.execute("INSERT INTO t VALUES (1, 'data')"))
+    store.write(lambda cur: cur.execute("INSERT INTO t VALUES (2, 'no data')"), data=False)
+    assert store.versions() == (write + 2, data + 1) == _versions_in_file(store)
+    def fails(cur):
+        cur.execute("INSERT INTO t VALUES (3, 'x')")
+        raise RuntimeError("bad input")
+
+    with pytest.raises(RuntimeError):
+        store.write(fails)
+    assert store.versions() == (write + 2, data + 1) == _versions_in_file(store)  # a failed write counts nothing
+    other = Store(tmp_path / "crm.duckdb")  # a second Store on the same file in this process shares them
+    other.write(lambda cur: cur.execute("INSERT INTO t VALUES (4, 'other')"))
+    assert store.versions() == other.versions() == (write + 3, data + 2) == _versions_in_file(store)
+    other.close()
+
+
+def test_a_commit_that_did_not_land_leaves_the_versions_to_be_read_again(store, monkeypatch):
+    _make_table(store)
+    monkeypatch.setattr(store_module.time, "sleep", lambda s: None)
+    real, answers = Store._token_landed, iter([False])
+    monkeypatch.setattr(Store, "_token_landed", lambda self, token: next(answers, True) and real(self, token))
+    store.write(lambda cur: cur.execute("INSERT OR REPLACE INTO t VALUES (1, 'twice')"))
+    assert store.versions() == _versions_in_file(store)  # unsure what landed: read from the file again

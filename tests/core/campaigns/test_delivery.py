@@ -157,3 +157,17 @@ def test_scheduled_campaign_with_a_broken_audience_fails_with_a_reason(store, sh
     campaign = get_campaign(store, cid)
     assert campaign.status == "failed"
     assert "Could not launch at the scheduled time" in campaign.status_reason and "empty" in campaign.status_reason
+
+
+def test_a_whole_campaign_keeps_the_segment_facts_in_use(store, shop):
+    from crm_core.campaigns.editing import duplicate_campaign
+    from crm_core.segments import facts
+    from crm_core.segments.catalog import load_catalog
+    built = facts.rebuild(store)
+    clock = Clock()
+    cid = new_campaign(store, shop["everyone"], throttle_per_second=0)
+    launch_campaign(store, cid, "mia", clock())
+    deliver_all(store, clock)
+    duplicate_campaign(store, cid)
+    # Campaign writes change no customer, order or item: segment previews keep reading the facts.
+    assert load_catalog(store).facts == built

@@ -19,6 +19,7 @@ from crm_core.store import Store
 
 AS_OF = date(2024, 6, 15)
 OTHER_AS_OF = date(2024, 1, 31)
+LATEST_AS_OF = date(2024, 6, 20)  # no order after it (orders end 5 days after AS_OF): the segment facts answer
 SAVED_AS_OF = date(2023, 12, 31)
 INJECTION = "x' OR 1=1 --"
 NOW = datetime(2024, 7, 1, 9, 0)
