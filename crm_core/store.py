@@ -1,6 +1,7 @@
 """The DuckDB workspace: one connection per process, a cursor per operation, verified write transactions."""
 from __future__ import annotations
 
+import re
 import threading
 import time
 import uuid
@@ -223,6 +224,11 @@ def bump_versions(cur: duckdb.DuckDBPyConnection, data: bool) -> None:
     keys = ["write_version", "data_version"] if data else ["write_version"]
     cur.execute("UPDATE workspace_meta SET value = (value::BIGINT + 1)::VARCHAR WHERE key IN (SELECT unnest(?))",
                 [keys])
+
+
+def used_params(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The named parameters a statement mentions ($name), as DuckDB refuses bound values a statement does not use."""
+    return {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
 
 
 def reserve_ids(cur: duckdb.DuckDBPyConnection, sequence: str, count: int) -> int:

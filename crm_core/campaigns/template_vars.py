@@ -18,6 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Iterable, Mapping
 
 from crm_core.segments.catalog import Catalog
+from crm_core.store import used_params
 
 KINDS = ("text", "money", "integer", "date")
 _KIND_OF_TYPE = {"text": "text", "money": "money", "integer": "integer", "date": "date",
@@ -165,8 +166,5 @@ def recipient_values_sql(template_vars_used: Iterable[str], variables: Mapping[s
 
 
 def with_as_of(sql: str, params: Mapping[str, Any], as_of: date) -> dict[str, Any]:
-    """`params` plus as_of when the SQL uses $as_of (DuckDB refuses parameters a query does not use)."""
-    bound = dict(params)
-    if re.search(r"\$as_of\b", sql):
-        bound["as_of"] = as_of
-    return bound
+    """`params` plus as_of, keeping only those the SQL mentions (DuckDB refuses parameters a query does not use)."""
+    return used_params(sql, {**params, "as_of": as_of})

@@ -16,7 +16,6 @@ Every draw is a seeded hash of (campaign seed, message id, what is drawn): a see
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
@@ -24,7 +23,7 @@ from typing import Callable
 import polars as pl
 
 from crm_core.campaigns.model import CHANNELS, Campaign
-from crm_core.store import Store
+from crm_core.store import Store, used_params
 
 RECEIPT_ATTEMPTS = 5  # posts of one receipt before the vendor gives up on it
 LATE_FAILURES = {"email": ("bounced", "blocked"), "sms": ("invalid number", "blocked"),
@@ -62,11 +61,6 @@ class ReceiptDelivery:
     dropped: int
 
 
-def _used(sql: str, params: dict) -> dict:
-    """The parameters a statement uses (DuckDB refuses named parameters a statement does not use)."""
-    return {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
-
-
 def _params(campaign: Campaign, now: datetime) -> dict:
     vendor = campaign.vendor
     opened, clicked = vendor.rates(campaign.channel)
@@ -96,7 +90,7 @@ def submit(store: Store, campaign: Campaign, now: datetime) -> pl.DataFrame:
     latency = "to_microseconds((($v_lat_min + $v_lat_span * {draw}) * 1000000)::BIGINT)"
 
     def work(cur) -> pl.DataFrame:
-        run = lambda sql, values=params: cur.execute(sql, _used(sql, values))  # noqa: E731
+        run = lambda sql, values=params: cur.execute(sql, used_params(sql, values))  # noqa: E731
         run(f"CREATE OR REPLACE TEMP TABLE vendor_batch AS {fresh}")
         run("""INSERT INTO vendor_messages
             SELECT id, vendor_message_id, $v_campaign, CASE WHEN accepted THEN 'accepted' ELSE 'rejected' END,

@@ -1,7 +1,6 @@
 """The choices a user makes for one import, and the context the planning and writing steps share."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
@@ -11,6 +10,7 @@ import duckdb
 from crm_core.ingest.mapping import ColumnMapping
 from crm_core.ingest.parse_sql import DATE_FORMATS
 from crm_core.ingest.fields import fields
+from crm_core.store import used_params
 from crm_core.ingest.parsing import SQL_TYPES, ParseSetup
 from crm_core.ingest.sniff import SourceFile
 from crm_core.validation import CURRENCY_RE
@@ -75,7 +75,7 @@ class ImportContext:
         available = {"now": self.now, "blank_overwrites": self.options.blank_overwrites,
                      "skip_existing": self.options.on_existing == "skip",
                      "currency": self.options.default_currency, **values}
-        return {k: v for k, v in available.items() if re.search(rf"\${k}\b", sql)}
+        return used_params(sql, available)
 
     def run(self, cur: duckdb.DuckDBPyConnection, sql: str, **values: Any) -> None:
         """Execute a statement with the shared parameters it mentions ($now, $blank_overwrites, ...) bound."""

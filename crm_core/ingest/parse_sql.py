@@ -12,6 +12,7 @@ from typing import Any, Sequence
 import duckdb
 
 from crm_core.stats import ORDER_STATUSES
+from crm_core.store import used_params
 from crm_core.validation import EMAIL_RE
 
 # Date formats a column can be read with. ISO 8601 (with or without time and offset) is always tried.
@@ -62,7 +63,7 @@ class SqlParams:
 
     def used_in(self, sql: str) -> dict[str, Any]:
         """The parameters a statement actually mentions (DuckDB refuses unused ones)."""
-        return {k: v for k, v in self.values.items() if re.search(rf"\${k}\b", sql)}
+        return used_params(sql, self.values)
 
 
 @dataclass(frozen=True)
