@@ -43,6 +43,12 @@ class AudiencePlan:
     holdout: int
     recipients: int
 
+    @classmethod
+    def from_counts(cls, counts: dict[str, int]) -> "AudiencePlan":
+        """The plan from a count per role."""
+        return cls(sum(counts.values()), counts.get("no_address", 0), counts.get("capped", 0),
+                   counts.get("holdout", 0), counts.get("recipient", 0))
+
     def rows(self) -> list[tuple[str, int]]:
         """The split as (label, count) rows, in funnel order."""
         return [("Match the audience rule", self.matched), (ROLE_LABELS["no_address"], self.no_address),
@@ -104,14 +110,4 @@ def plan_audience(store: Store, campaign: Campaign, now: datetime) -> AudiencePl
     """Count who would get the message if the campaign launched now (nothing is written)."""
     rule = audience_rule(store, campaign.segment_id, campaign.rules)
     sql, params = classified_sql(campaign, rule, now)
-    counts = dict(store.rows(f"SELECT role, count(*) FROM ({sql}) GROUP BY role", params))
-    return AudiencePlan(sum(counts.values()), counts.get("no_address", 0), counts.get("capped", 0),
-                        counts.get("holdout", 0), counts.get("recipient", 0))
-
-
-def sample_recipients_sql(campaign: Campaign, rule: AudienceRule, now: datetime,
-                          limit: int) -> tuple[str, dict[str, Any]]:
-    """The first `limit` would-be recipients' ids (in id order), for stepping through rendered messages."""
-    sql, params = classified_sql(campaign, rule, now)
-    params["cmp_limit"] = int(limit)
-    return f"SELECT customer_id FROM ({sql}) WHERE role = 'recipient' ORDER BY customer_id LIMIT $cmp_limit", params
+    return AudiencePlan.from_counts(dict(store.rows(f"SELECT role, count(*) FROM ({sql}) GROUP BY role", params)))

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from crm_core.campaigns.audience import audience_rule, classified_sql
+from crm_core.campaigns.audience import AudiencePlan, AudienceRule, audience_rule, classified_sql
 from crm_core.campaigns.editing import get_campaign, parse_templates
 from crm_core.campaigns.model import CHANNELS, RUNNING, Campaign, TransitionError, next_status
 from crm_core.campaigns.templates import render_sql, template_variables, with_as_of
@@ -85,9 +85,8 @@ def schedule_campaign(store: Store, campaign_id: int, send_at: datetime, user: s
     store.write(work, data=False)
 
 
-def _messages_sql(campaign: Campaign, store: Store) -> tuple[str, dict]:
+def _messages_sql(campaign: Campaign, rule: AudienceRule) -> tuple[str, dict]:
     """The INSERT that renders and logs one queued message per recipient, and its parameters."""
-    rule = audience_rule(store, campaign.segment_id, campaign.rules)
     body, subject = parse_templates(rule.catalog, campaign.channel, campaign.subject, campaign.template)
     variables = template_variables(rule.catalog)
     body_sql, params = render_sql(body, variables, "mb")
@@ -115,7 +114,7 @@ def launch_campaign(store: Store, campaign_id: int, user: str | None = None,
     next_status(campaign.status, "launch")  # a clear message before any work; checked again when writing
     rule = audience_rule(store, campaign.segment_id, campaign.rules)
     audience_sql, audience_params = classified_sql(campaign, rule, now)
-    insert_sql, insert_params = _messages_sql(campaign, store)
+    insert_sql, insert_params = _messages_sql(campaign, rule)
     limit = CHANNELS[campaign.channel].body_limit
 
     def work(cur) -> dict[str, int]:
@@ -146,9 +145,9 @@ def launch_campaign(store: Store, campaign_id: int, user: str | None = None,
                      counts.get("capped", 0), counts.get("holdout", 0), recipients, campaign_id])
         return counts
 
-    counts = store.write(work, data=False)
-    return LaunchResult(campaign_id, sum(counts.values()), counts.get("no_address", 0), counts.get("capped", 0),
-                        counts.get("holdout", 0), counts.get("recipient", 0), time.perf_counter() - started)
+    plan = AudiencePlan.from_counts(store.write(work, data=False))
+    return LaunchResult(campaign_id, plan.matched, plan.no_address, plan.capped, plan.holdout, plan.recipients,
+                        time.perf_counter() - started)
 
 
 def fail_campaign(store: Store, campaign_id: int, reason: str, now: datetime | None = None) -> None:
