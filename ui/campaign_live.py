@@ -73,7 +73,7 @@ def _live_counts(store: Store, campaign_id: int, shown_status: str) -> None:
 def _counts(counts: DeliveryCounts, status: str) -> None:
     if counts.total:
         text = (f"{counts.answered:,} of {counts.total:,} messages answered by the vendor "
-                f"({pct(counts.progress, 0)}) · {STATUS_LABELS.get(status, status)}")
+                f"({int(counts.progress * 100)}%) · {STATUS_LABELS.get(status, status)}")  # 100% only when all are
         st.progress(min(1.0, counts.progress), text=text)
     top = st.columns(6)
     top[0].metric("Queued", f"{counts.queued:,}", help="Waiting to be sent (or being sent).")
