@@ -155,7 +155,7 @@ def generate(customers: int, orders: int, seed: int = DEFAULT_SEED, anchor: date
 RESET_TABLES = (
     "order_items", "orders", "customer_stats", "customers", "customer_aliases", "custom_attributes",
     "import_rejects", "customer_snapshots", "order_snapshots", "item_snapshots", "created_customers", "created_orders",
-    "created_items", "imports",
+    "created_items", "imports", "simulated_orders",
 )
 
 

@@ -188,6 +188,7 @@ def delete_order(store: Store, order_id: int) -> None:
     def work(cur: duckdb.DuckDBPyConnection) -> None:
         cur.execute("DELETE FROM order_items WHERE order_id = ?", [oid])
         cur.execute("DELETE FROM orders WHERE id = ?", [oid])
+        cur.execute("DELETE FROM simulated_orders WHERE order_id = ?", [oid])
         stats.refresh_customers(cur, [before["customer_id"]])
 
     store.write(work)

@@ -310,5 +310,20 @@ SEGMENT_FACTS = Migration(
     ),
 )
 
+# Orders the campaign simulator made up (issue 6: conversions in the demo), listed apart so every
+# positional INSERT INTO orders stays as it is; real revenue figures leave them out by default.
+SIMULATED_ORDERS = Migration(
+    7,
+    "simulated orders: orders the vendor simulator generated as campaign conversions",
+    (
+        """CREATE TABLE simulated_orders (
+            order_id BIGINT NOT NULL,
+            campaign_id BIGINT NOT NULL,
+            customer_id BIGINT NOT NULL,
+            created_at TIMESTAMP NOT NULL
+        )""",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (INITIAL, IMPORTS, SEGMENTS, FAST_IMPORT_STORAGE, CAMPAIGNS,
-                                      SEGMENT_FACTS)
+                                      SEGMENT_FACTS, SIMULATED_ORDERS)
