@@ -1,43 +1,44 @@
-"""Overview: KPI tiles and revenue over time."""
-import plotly.express as px
-import polars as pl
+"""Overview: KPI tiles with deltas, revenue and buyers over time, a map, top customers and recent activity."""
 import streamlit as st
 
-from crm_core import analytics
+from crm_core.analytics.dashboard import dashboard
 from ui.auth import require_login
+from ui.overview_controls import map_controls, overview_controls
+from ui.overview_view import buyers_chart, kpi_tiles, places_view, recent_view, revenue_chart, top_customers_view
 from ui.state import get_store
-from ui.widgets import money, tile_money
 
 require_login()
 
 st.title("Overview")
 store = get_store()
-figures = analytics.kpis(store)
-
-tiles = st.columns(4)
-tiles[0].metric("Customers", f"{figures.customers:,}")
-tiles[1].metric("Orders", f"{figures.orders:,}")
-currency = figures.currencies[0] if len(figures.currencies) == 1 else ""
-unit = f" ({currency})" if currency else ""
-tiles[2].metric(f"Revenue{unit}", tile_money(figures.revenue),
-                help=f"{money(figures.revenue, currency)}: the sum of order amounts, leaving out cancelled "
-                     "and returned orders.")
-tiles[3].metric(f"Average order value{unit}", tile_money(figures.avg_order_value),
-                help="Revenue divided by the number of orders that bring revenue.")
-if len(figures.currencies) > 1:
-    st.warning(f"Orders are in several currencies ({', '.join(figures.currencies)}); "
-               "revenue adds them up without conversion.")
-
-if figures.orders == 0:
-    st.info("No orders yet, so there is no revenue to chart. Add orders on the **Orders** page, "
-            "or (admins) reload the demo data under **Settings**.", icon=":material/info:")
+choice = overview_controls(store)
+if not choice.span.customers:
+    st.info("The workspace is empty. Bring customers and orders in on the **Import** page, or (admins) load the "
+            "demo data under **Settings**.", icon=":material/info:")
     st.stop()
 
-st.subheader("Revenue over time")
-bucket = st.segmented_control("Group by", list(analytics.BUCKETS), default="month", key="home-bucket") or "month"
-series = analytics.revenue_over_time(store, bucket).with_columns(pl.col("revenue").cast(pl.Float64))
-chart = px.bar(series, x="period", y="revenue", hover_data={"orders": True},
-               labels={"period": bucket.capitalize(), "revenue": f"Revenue {currency}".strip(),
-                       "orders": "Orders"})
-chart.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=380)
-st.plotly_chart(chart, width="stretch", key="home-revenue")
+tiles, charts, map_box, bottom = st.container(), st.container(), st.container(), st.container()
+with map_box:
+    st.subheader("Where customers are")
+    level, country, metric = map_controls(choice.span)
+board = dashboard(store, choice.period, choice.bucket, level, country, choice.include_simulated)
+
+with tiles:
+    kpi_tiles(board, choice.compare)
+with charts:
+    if board.kpi("orders").current == 0:
+        st.info(f"No orders in {choice.period.label()}. Pick a longer range, or add orders on the **Orders** "
+                "or **Import** page.", icon=":material/info:")
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Revenue and orders")
+        revenue_chart(board)
+    with right:
+        st.subheader("New vs returning customers")
+        buyers_chart(board)
+with map_box:
+    places_view(board, metric)
+with bottom:
+    st.subheader("Top customers in the range")
+    top_customers_view(board)
+    recent_view(board)

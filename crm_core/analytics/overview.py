@@ -1,0 +1,263 @@
+"""The overview page's figures for a date range, each beside the previous period of the same length.
+
+Definitions (also the tiles' help texts, from KPIS):
+- orders count every status; revenue leaves out cancelled and returned orders (crm_core.stats) and, unless
+  asked, the orders the campaign simulator made up (`simulated_orders`);
+- a buyer is a customer with an order in the period; a repeat buyer had ordered before (an earlier order in
+  the period, or any order before it); new vs returning per bucket: a buyer is new in the bucket of their
+  first order ever;
+- messages sent are those handed to the vendor in the period; the delivery rate is the share of them
+  delivered so far.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import polars as pl
+
+from crm_core.analytics.periods import Period
+from crm_core.stats import REVENUE_CONDITION
+
+# key -> (label, kind, help); kind: count | money | rate. One table drives the tiles, their help and the tests.
+KPIS: dict[str, tuple[str, str, str]] = {
+    "customers": ("Customers", "count", "All customers on the period's last day."),
+    "new_customers": ("New customers", "count", "Customers added (signed up or imported as new) in the period."),
+    "orders": ("Orders", "count", "Orders placed in the period, in any status."),
+    "revenue": ("Revenue", "money", "Order amounts in the period, leaving out cancelled and returned orders."),
+    "avg_order_value": ("Avg. order value", "money", "Revenue divided by the orders that bring revenue."),
+    "repeat_rate": ("Repeat-purchase rate", "rate",
+                    "Of the customers who ordered in the period, the share who had ordered before "
+                    "(earlier in the period or before it)."),
+    "segments": ("Segments", "count", "Saved segments that existed on the period's last day."),
+    "campaigns": ("Campaigns launched", "count", "Campaigns launched in the period."),
+    "messages_sent": ("Messages sent", "count", "Messages handed to the delivery vendor in the period."),
+    "delivery_rate": ("Delivery rate", "rate", "Of the messages sent in the period, the share delivered so far."),
+}
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One tile: this period's value, the previous period's, and how to read the change."""
+
+    key: str
+    current: Any
+    previous: Any
+
+    @property
+    def label(self) -> str:
+        """The tile's title."""
+        return KPIS[self.key][0]
+
+    @property
+    def kind(self) -> str:
+        """count, money or rate."""
+        return KPIS[self.key][1]
+
+    @property
+    def help(self) -> str:
+        """What the figure counts."""
+        return KPIS[self.key][2]
+
+    @property
+    def change(self) -> Any:
+        """Current minus previous (rates: in percentage points); None when either is missing."""
+        if self.current is None or self.previous is None:
+            return None
+        if self.kind == "rate":
+            return round((self.current - self.previous) * 100, 1)
+        return self.current - self.previous
+
+    @property
+    def change_pct(self) -> float | None:
+        """The relative change in percent (counts and money); None from a zero or missing previous value."""
+        if self.kind == "rate" or not self.previous or self.current is None:
+            return None
+        return round(float((self.current - self.previous) / self.previous) * 100, 1)
+
+
+def _cents(value: Decimal | None) -> Decimal | None:
+    return None if value is None else Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def real_orders(include_simulated: bool, alias: str = "o") -> str:
+    """A condition keeping real orders only (no condition when simulated orders are included)."""
+    if include_simulated:
+        return "TRUE"
+    return f"{alias}.id NOT IN (SELECT order_id FROM simulated_orders)"
+
+
+def _bucket_index(bucket: str, column: str) -> str:
+    """SQL for the 0-based bucket number of a timestamp column, counted from the period's first bucket ($start)."""
+    if bucket == "day":
+        return f"({column}::DATE - $start::DATE)"
+    if bucket == "week":
+        return f"((date_trunc('week', {column})::DATE - date_trunc('week', $start::TIMESTAMP)::DATE) // 7)"
+    return f"datediff('month', date_trunc('month', $start::TIMESTAMP), date_trunc('month', {column}))"
+
+
+def bucket_starts(period: Period, bucket: str) -> list[date]:
+    """The first day of every bucket the period touches (weeks start on Monday)."""
+    if bucket == "day":
+        first, step = period.start, None
+    elif bucket == "week":
+        first, step = period.start - timedelta(days=period.start.weekday()), None
+    elif bucket == "month":
+        first, step = period.start.replace(day=1), "month"
+    else:
+        raise ValueError("bucket must be day, week or month")
+    starts, day = [], first
+    while day <= period.end:
+        starts.append(day)
+        if step == "month":
+            day = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+        else:
+            day += timedelta(days=1 if bucket == "day" else 7)
+    return starts
+
+
+class PeriodScan:
+    """The period's orders grouped once per buyer (in a table local to the cursor), from which the tiles, the
+    new-vs-returning chart, the places and the top customers are all read."""
+
+    def __init__(self, cur, period: Period, bucket: str, include_simulated: bool) -> None:
+        self.cur, self.period, self.bucket = cur, period, bucket
+        self.starts = bucket_starts(period, bucket)
+        self.real = real_orders(include_simulated)
+        self.params = {"start": period.starts_at, "end": period.ends_before}
+        # Each buyer's buckets as bits (up to 64 buckets: two months of days, a year of weeks, 5 years of months).
+        mask = (f"bit_or(1::UBIGINT << {_bucket_index(bucket, 'o.ordered_at')}::UBIGINT)"
+                if len(self.starts) <= 64 else "NULL::UBIGINT")
+        cur.execute(f"""CREATE OR REPLACE TEMP TABLE overview_buyers AS
+            SELECT o.customer_id, count(*) AS orders,
+                   coalesce(sum(o.amount) FILTER (WHERE {REVENUE_CONDITION}), 0)::DECIMAL(18,2) AS revenue,
+                   max(o.ordered_at) AS last_order_at, {mask} AS buckets
+            FROM orders o WHERE o.ordered_at >= $start AND o.ordered_at < $end AND {self.real}
+            GROUP BY o.customer_id""", self.params)
+
+    def totals(self) -> dict[str, tuple]:
+        """Orders, revenue and revenue orders for the period ('cur') and the previous one ('prev')."""
+        rows = self.cur.execute(f"""
+            SELECT o.ordered_at >= $start AS cur, count(*),
+                   coalesce(sum(o.amount) FILTER (WHERE {REVENUE_CONDITION}), 0)::DECIMAL(18,2),
+                   count(*) FILTER (WHERE {REVENUE_CONDITION})
+            FROM orders o WHERE o.ordered_at >= $prev_start AND o.ordered_at < $end AND {self.real} GROUP BY 1""",
+            {**self.params, "prev_start": self.period.previous().starts_at}).fetchall()
+        found = {bool(r[0]): tuple(r[1:]) for r in rows}
+        empty = (0, Decimal("0.00"), 0)
+        return {"cur": found.get(True, empty), "prev": found.get(False, empty)}
+
+    def buyers(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        """(buyers, repeat buyers) for the period and for the previous one."""
+        current = self.cur.execute("""
+            SELECT count(*), count(*) FILTER (WHERE b.orders >= 2 OR s.first_order_at < $start)
+            FROM overview_buyers b LEFT JOIN customer_stats s ON s.customer_id = b.customer_id""",
+            {"start": self.period.starts_at}).fetchall()[0]
+        previous = self.period.previous()
+        before = self.cur.execute(f"""
+            SELECT count(*), count(*) FILTER (WHERE b.n >= 2 OR s.first_order_at < $start)
+            FROM (SELECT o.customer_id, count(*) AS n FROM orders o
+                  WHERE o.ordered_at >= $start AND o.ordered_at < $end AND {self.real} GROUP BY 1) b
+            LEFT JOIN customer_stats s ON s.customer_id = b.customer_id""",
+            {"start": previous.starts_at, "end": previous.ends_before}).fetchall()[0]
+        return (int(current[0]), int(current[1])), (int(before[0]), int(before[1]))
+
+    def revenue_series(self) -> pl.DataFrame:
+        """Revenue and orders per bucket, empty buckets as zeros (period, revenue, orders)."""
+        rows = dict((r[0], r[1:]) for r in self.cur.execute(f"""
+            SELECT {_bucket_index(self.bucket, 'o.ordered_at')} AS k,
+                   coalesce(sum(o.amount) FILTER (WHERE {REVENUE_CONDITION}), 0)::DECIMAL(18,2), count(*)
+            FROM orders o WHERE o.ordered_at >= $start AND o.ordered_at < $end AND {self.real} GROUP BY 1""",
+            self.params).fetchall())
+        zero = (Decimal("0.00"), 0)
+        return pl.DataFrame({"period": self.starts,
+                             "revenue": [rows.get(k, zero)[0] for k in range(len(self.starts))],
+                             "orders": [rows.get(k, zero)[1] for k in range(len(self.starts))]},
+                            schema={"period": pl.Date, "revenue": pl.Decimal(18, 2), "orders": pl.Int64})
+
+    def new_vs_returning(self) -> pl.DataFrame:
+        """Buyers per bucket: new (their first order ever is in that bucket) and returning (period, new, returning)."""
+        first = _bucket_index(self.bucket, "s.first_order_at")
+        n = len(self.starts)
+        if n <= 64:  # one pass: a sum per bucket bit, and the new buyers grouped by their first order's bucket
+            bits = ", ".join(f"sum(((b.buckets >> {k}::UBIGINT) & 1::UBIGINT)::INTEGER)" for k in range(n))
+            buyers = self.cur.execute(f"SELECT {bits} FROM overview_buyers b").fetchall()[0]
+            new = dict(self.cur.execute(f"""
+                SELECT {first} AS k, count(*) FROM overview_buyers b JOIN customer_stats s ON s.customer_id = b.customer_id
+                WHERE {first} >= 0 AND {first} < {n} AND (b.buckets >> ({first})::UBIGINT) & 1::UBIGINT = 1
+                GROUP BY 1""", {"start": self.period.starts_at}).fetchall())
+            rows = {k: (new.get(k, 0), int(buyers[k] or 0) - new.get(k, 0)) for k in range(n)}
+        else:  # longer ranges: each buyer's buckets from the orders themselves
+            rows = dict((r[0], r[1:]) for r in self.cur.execute(f"""
+                SELECT d.k, count(*) FILTER (WHERE {first} = d.k), count(*) FILTER (WHERE {first} < d.k)
+                FROM (SELECT DISTINCT o.customer_id, {_bucket_index(self.bucket, 'o.ordered_at')} AS k
+                      FROM orders o WHERE o.ordered_at >= $start AND o.ordered_at < $end AND {self.real}) d
+                JOIN customer_stats s ON s.customer_id = d.customer_id GROUP BY d.k""", self.params).fetchall())
+        return pl.DataFrame({"period": self.starts,
+                             "new": [rows.get(k, (0, 0))[0] for k in range(len(self.starts))],
+                             "returning": [rows.get(k, (0, 0))[1] for k in range(len(self.starts))]},
+                            schema={"period": pl.Date, "new": pl.Int64, "returning": pl.Int64})
+
+    def top_customers(self, limit: int = 10) -> pl.DataFrame:
+        """The buyers who brought the most revenue (id, name, email, country, orders, revenue, last_order_at)."""
+        return self.cur.sql("""
+            SELECT c.id, c.name, c.email, c.country, t.orders, t.revenue, t.last_order_at
+            FROM (SELECT * FROM overview_buyers ORDER BY revenue DESC, customer_id LIMIT $limit) t
+            JOIN customers c ON c.id = t.customer_id ORDER BY t.revenue DESC, c.id""",
+            params={"limit": int(limit)}).pl()
+
+
+def _other_figures(cur, period: Period) -> dict[str, tuple]:
+    """Customers, new customers, segments, campaigns launched, messages sent and delivered per period."""
+    previous = period.previous()
+    params = {"start": period.starts_at, "end": period.ends_before, "prev_start": previous.starts_at}
+    row = cur.execute("""
+        SELECT (SELECT count(*) FROM customers WHERE created_at < $end),
+               (SELECT count(*) FROM customers WHERE created_at < $start),
+               (SELECT count(*) FROM customers WHERE created_at >= $start AND created_at < $end),
+               (SELECT count(*) FROM customers WHERE created_at >= $prev_start AND created_at < $start),
+               (SELECT count(*) FROM segments WHERE created_at < $end),
+               (SELECT count(*) FROM segments WHERE created_at < $start),
+               (SELECT count(*) FROM campaigns WHERE launched_at >= $start AND launched_at < $end),
+               (SELECT count(*) FROM campaigns WHERE launched_at >= $prev_start AND launched_at < $start)""",
+                      params).fetchall()[0]
+    sent = cur.execute("""
+        SELECT sent_at >= $start AS cur, count(*), count(delivered_at) FROM messages
+        WHERE sent_at >= $prev_start AND sent_at < $end GROUP BY ALL""", params).fetchall()
+    by_period = {bool(r[0]): (int(r[1]), int(r[2])) for r in sent}
+    return {"cur": (row[0], row[2], row[4], row[6], *by_period.get(True, (0, 0))),
+            "prev": (row[1], row[3], row[5], row[7], *by_period.get(False, (0, 0)))}
+
+
+def kpis(scan: PeriodScan) -> tuple[Kpi, ...]:
+    """Every tile of KPIS for the scan's period, each with the previous period's value to compare with."""
+    totals, other = scan.totals(), _other_figures(scan.cur, scan.period)
+    buyers = dict(zip(("cur", "prev"), scan.buyers()))
+    values: dict[str, list] = {key: [] for key in KPIS}
+    for side in ("cur", "prev"):
+        n_orders, revenue, revenue_orders = totals[side]
+        customers, new, segments, campaigns, sent, delivered = other[side]
+        values["customers"].append(int(customers))
+        values["new_customers"].append(int(new))
+        values["orders"].append(int(n_orders))
+        values["revenue"].append(Decimal(revenue))
+        values["avg_order_value"].append(_cents(Decimal(revenue) / revenue_orders) if revenue_orders else None)
+        values["repeat_rate"].append(_ratio(buyers[side][1], buyers[side][0]))
+        values["segments"].append(int(segments))
+        values["campaigns"].append(int(campaigns))
+        values["messages_sent"].append(int(sent))
+        values["delivery_rate"].append(_ratio(int(delivered), int(sent)))
+    return tuple(Kpi(key, *pair) for key, pair in values.items())
+
+
+def currencies(cur, period: Period) -> tuple[str, ...]:
+    """The currencies of the period's orders, sorted."""
+    rows = cur.execute("SELECT DISTINCT currency FROM orders WHERE ordered_at >= ? AND ordered_at < ? ORDER BY 1",
+                       [period.starts_at, period.ends_before]).fetchall()
+    return tuple(r[0] for r in rows)
