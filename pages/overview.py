@@ -4,7 +4,8 @@ import streamlit as st
 from crm_core.analytics.dashboard import dashboard
 from ui.auth import require_login
 from ui.overview_controls import map_controls, overview_controls
-from ui.overview_view import buyers_chart, kpi_tiles, places_view, recent_view, revenue_chart, top_customers_view
+from ui.overview_view import (buyers_chart, kpi_tiles, places_view, recent_view, revenue_chart, status_chart,
+                              top_customers_view)
 from ui.state import get_store
 
 require_login()
@@ -39,6 +40,11 @@ with charts:
 with map_box:
     places_view(board, metric)
 with bottom:
-    st.subheader("Top customers in the range")
-    top_customers_view(board)
+    left, right = st.columns([3, 2])
+    with left:
+        st.subheader("Top customers in the range")
+        top_customers_view(board)
+    with right:
+        st.subheader("Orders by status")
+        status_chart(board)
     recent_view(board)

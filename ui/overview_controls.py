@@ -73,7 +73,7 @@ def overview_controls(store: Store) -> Choice:
 def map_controls(span: DataSpan) -> tuple[str, str | None, str]:
     """The map's level (countries, or one country's states) and the figure it colours by."""
     left, right = st.columns([3, 2])
-    places = ["All countries"] + [f"States of {c}" for c in span.countries[:30]]
+    places = ["All countries", "All states"] + [f"States of {c}" for c in span.countries[:30]]
     where = left.selectbox("Map", places, key="home-map-level",
                            help="Countries, or the states inside one country (outlines for US states; other "
                                 "countries' states are shown as bars).")
@@ -81,4 +81,6 @@ def map_controls(span: DataSpan) -> tuple[str, str | None, str]:
                                      format_func=MAP_METRICS.get, key="home-map-metric") or "revenue"
     if where == "All countries":
         return "country", None, metric
+    if where == "All states":
+        return "state", None, metric
     return "state", where.removeprefix("States of "), metric

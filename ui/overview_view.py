@@ -83,6 +83,19 @@ def buyers_chart(board: Dashboard) -> None:
                caption=f"Customers who ordered in each {board.bucket}: new ones placed their first order ever in it.")
 
 
+def status_chart(board: Dashboard) -> None:
+    """Orders per status in the range (cancelled and returned ones bring no revenue)."""
+    data = board.statuses
+    if data.is_empty():
+        return
+    shown = plot_frame(data)
+    fig = go.Figure(go.Bar(x=shown["orders"], y=shown["status"], orientation="h", customdata=shown["amount"],
+                           hovertemplate="%{y}: %{x:,} orders<br>amount %{customdata:,.2f}<extra></extra>"))
+    fig.update_layout(yaxis={"autorange": "reversed"}, xaxis_title="Orders")
+    show_chart(fig, data, "Orders by status", "home-statuses", height=80 + 34 * data.height,
+               caption="Cancelled and returned orders count here but bring no revenue.")
+
+
 def places_view(board: Dashboard, metric: str) -> None:
     """A map of the chosen figure per country (or US state); bars where there are no outlines."""
     places = board.places
@@ -113,9 +126,11 @@ def places_view(board: Dashboard, metric: str) -> None:
         fig = go.Figure(go.Bar(x=top[metric], y=top["location"], orientation="h",
                                hovertemplate="%{y}: %{x:,}<extra></extra>"))
         fig.update_layout(yaxis={"autorange": "reversed"}, xaxis_title=label)
-    note = "Customers: everyone on the range's last day; buyers, orders and revenue: in the range."
-    if not places.outlines:
+    note = "Customers: everyone known on the range's last day; buyers, orders and revenue: in the range."
+    if not places.outlines and places.country:
         note += f" There are no state outlines for {places.country}, so its states are shown as bars."
+    elif not places.outlines:
+        note += " States of every country together, as bars (pick one country for a map of US states)."
     elif not places.unmapped.is_empty():
         missing = ", ".join(f"{r['location']} ({r['customers']:,})" for r in places.unmapped.head(8).iter_rows(named=True))
         note += f" Not on the map (no outline matches the name): {missing}."

@@ -49,6 +49,7 @@ class Dashboard:
     currencies: tuple[str, ...]
     revenue: pl.DataFrame
     buyers: pl.DataFrame
+    statuses: pl.DataFrame
     places: geo.PlaceFigures
     top_customers: pl.DataFrame
     recent_campaigns: pl.DataFrame
@@ -93,6 +94,7 @@ def dashboard(store: Store, period: Period, bucket: str | None = None, level: st
             currencies=overview.currencies(cur, period),
             revenue=scan.revenue_series(),
             buyers=scan.new_vs_returning(),
+            statuses=scan.orders_by_status(),
             places=geo.place_figures(cur, period, level, country),
             top_customers=scan.top_customers(),
             recent_campaigns=recent_campaigns(cur),

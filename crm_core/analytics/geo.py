@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
+from crm_core.analytics.overview import CUSTOMER_SINCE
 from crm_core.analytics.periods import Period
 
 GEODATA = Path(__file__).resolve().parent / "geodata"
@@ -88,22 +89,21 @@ class PlaceFigures:
 
 
 def place_figures(cur, period: Period, level: str = "country", country: str | None = None) -> PlaceFigures:
-    """Per country (or per state of one country): customers on the period's last day, and their buyers,
+    """Per country (or per state, of one country or of all): customers known on the period's last day, and their buyers,
     orders and revenue in the period (read from the cursor's `overview_buyers`, see overview.PeriodScan)."""
     if level not in LEVELS:
         raise ValueError("level must be country or state")
-    if level == "state" and not country:
-        raise ValueError("choose the country whose states to show")
     place = "coalesce(nullif(trim(c.{}), ''), '" + UNKNOWN + "')"
     params: dict = {"end": period.ends_before}
     where = ""
-    if level == "state":
+    if level == "state" and country:
         where, params["country"] = f"AND {place.format('country')} = $country", country
     table = cur.sql(f"""
         SELECT {place.format(level)} AS location, count(*) AS customers, count(b.customer_id) AS buyers,
                coalesce(sum(b.orders), 0)::BIGINT AS orders, coalesce(sum(b.revenue), 0)::DECIMAL(18,2) AS revenue
         FROM customers c LEFT JOIN overview_buyers b ON b.customer_id = c.id
-        WHERE c.created_at < $end {where}
+        LEFT JOIN customer_stats s ON s.customer_id = c.id
+        WHERE {CUSTOMER_SINCE} < $end {where}
         GROUP BY 1 ORDER BY revenue DESC, customers DESC, location""", params=params).pl()
     if level == "country":
         names, kind = [country_outline(x) for x in table["location"]], "countries"

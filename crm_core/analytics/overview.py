@@ -23,8 +23,10 @@ from crm_core.stats import REVENUE_CONDITION
 
 # key -> (label, kind, help); kind: count | money | rate. One table drives the tiles, their help and the tests.
 KPIS: dict[str, tuple[str, str, str]] = {
-    "customers": ("Customers", "count", "All customers on the period's last day."),
-    "new_customers": ("New customers", "count", "Customers added (signed up or imported as new) in the period."),
+    "customers": ("Customers", "count", "Customers known on the period's last day: signed up (or added) or "
+                                        "having ordered by then."),
+    "new_customers": ("New customers", "count", "Customers who first appeared in the period: their sign-up or "
+                                                "first order, whichever came first."),
     "orders": ("Orders", "count", "Orders placed in the period, in any status."),
     "revenue": ("Revenue", "money", "Order amounts in the period, leaving out cancelled and returned orders."),
     "avg_order_value": ("Avg. order value", "money", "Revenue divided by the orders that bring revenue."),
@@ -36,6 +38,11 @@ KPIS: dict[str, tuple[str, str, str]] = {
     "messages_sent": ("Messages sent", "count", "Messages handed to the delivery vendor in the period."),
     "delivery_rate": ("Delivery rate", "rate", "Of the messages sent in the period, the share delivered so far."),
 }
+
+
+# When a customer became known: the sign-up (or the day they were added) or their first order, whichever is
+# first. Imported history (customers added today with orders from 2017) counts from the first order.
+CUSTOMER_SINCE = "least(c.created_at, coalesce(s.first_order_at, c.created_at))"
 
 
 @dataclass(frozen=True)
@@ -204,6 +211,13 @@ class PeriodScan:
                              "returning": [rows.get(k, (0, 0))[1] for k in range(len(self.starts))]},
                             schema={"period": pl.Date, "new": pl.Int64, "returning": pl.Int64})
 
+    def orders_by_status(self) -> pl.DataFrame:
+        """The period's orders per status, most first (status, orders, amount: every order's amount)."""
+        return self.cur.sql(f"""
+            SELECT o.status, count(*) AS orders, sum(o.amount)::DECIMAL(18,2) AS amount
+            FROM orders o WHERE o.ordered_at >= $start AND o.ordered_at < $end AND {self.real}
+            GROUP BY 1 ORDER BY orders DESC, status""", params=self.params).pl()
+
     def top_customers(self, limit: int = 10) -> pl.DataFrame:
         """The buyers who brought the most revenue (id, name, email, country, orders, revenue, last_order_at)."""
         return self.cur.sql("""
@@ -217,11 +231,12 @@ def _other_figures(cur, period: Period) -> dict[str, tuple]:
     """Customers, new customers, segments, campaigns launched, messages sent and delivered per period."""
     previous = period.previous()
     params = {"start": period.starts_at, "end": period.ends_before, "prev_start": previous.starts_at}
-    row = cur.execute("""
-        SELECT (SELECT count(*) FROM customers WHERE created_at < $end),
-               (SELECT count(*) FROM customers WHERE created_at < $start),
-               (SELECT count(*) FROM customers WHERE created_at >= $start AND created_at < $end),
-               (SELECT count(*) FROM customers WHERE created_at >= $prev_start AND created_at < $start),
+    row = cur.execute(f"""
+        WITH c AS (SELECT {CUSTOMER_SINCE} AS since FROM customers c LEFT JOIN customer_stats s ON s.customer_id = c.id)
+        SELECT (SELECT count(*) FILTER (WHERE since < $end) FROM c),
+               (SELECT count(*) FILTER (WHERE since < $start) FROM c),
+               (SELECT count(*) FILTER (WHERE since >= $start AND since < $end) FROM c),
+               (SELECT count(*) FILTER (WHERE since >= $prev_start AND since < $start) FROM c),
                (SELECT count(*) FROM segments WHERE created_at < $end),
                (SELECT count(*) FROM segments WHERE created_at < $start),
                (SELECT count(*) FROM campaigns WHERE launched_at >= $start AND launched_at < $end),

@@ -144,8 +144,8 @@ def test_map_colours_countries_and_us_states():
 
 def test_every_chart_offers_its_data_and_comparison_can_be_turned_off():
     at = signed_in()
-    assert len(at.get("plotly_chart")) == 3
-    assert [b.label for b in at.get("download_button")].count("Data (CSV)") == 3
+    assert len(at.get("plotly_chart")) == 4
+    assert [b.label for b in at.get("download_button")].count("Data (CSV)") == 4
     assert metric(at, "Orders").delta
     at.toggle(key="home-compare").set_value(False).run()
     assert not at.exception and not metric(at, "Orders").delta

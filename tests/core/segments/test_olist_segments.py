@@ -17,77 +17,28 @@ import duckdb
 import polars as pl
 import pytest
 
-from crm_core.ingest import runner
-from crm_core.ingest.options import ImportOptions
-from crm_core.ingest.saved_mappings import initial_mapping
-from crm_core.ingest.sniff import sniff_file
 from crm_core.segments.catalog import load_catalog
 from crm_core.segments.foreign import import_rules
 from crm_core.segments.preview import count_matching, explain, preview, waterfall
 from crm_core.segments.rules import parse_rules
 from crm_core.segments.saved import overlap, save_segment, segment_members_query
 from crm_core.store import Store
-from tests.core.ingest.helpers import DATA
+from tests.core.olist import OLIST, import_olist, reference
 
-OLIST = DATA / "olist"
 AS_OF = date(2017, 12, 31)
-PAYMENTS = "order_payments__filtered_from_full_table.csv"
 CATEGORY = "beleza_saude"  # health & beauty, 398 products
-
-
-def _items_with_categories(work: Path) -> Path:
-    """order_items.csv with each product's category from products.csv (what a user would upload)."""
-    categories = pl.read_csv(OLIST / "products.csv", infer_schema=False).select("product_id", "product_category_name")
-    items = pl.read_csv(OLIST / "order_items.csv", infer_schema=False).join(categories, on="product_id", how="left")
-    path = work / "order_items_with_category.csv"
-    items.write_csv(path)
-    return path
 
 
 @pytest.fixture(scope="module")
 def olist(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("olist_segments")
-    work = root / "work"
-    work.mkdir()
-    store = Store(root / "crm.duckdb")
-    steps = ((OLIST / "customers.csv", "customers", {}), (OLIST / "orders.csv", "orders", {}),
-             (_items_with_categories(work), "items", {}), (OLIST / PAYMENTS, "orders", {"repeated_orders": "sum"}))
-    for path, kind, options in steps:
-        source = sniff_file(path, path.name, work)
-        mapping, _ = initial_mapping(store, kind, source.headers)
-        if kind == "items":
-            assert mapping["product_category_name"] == "category"
-        summary = runner.commit(store, kind, source, mapping, ImportOptions(**options), user="olist")
-        assert summary.committed and summary.counts["reject"] == 0, path.name
+    store = import_olist(tmp_path_factory.mktemp("olist_segments"))
     yield store
     store.close()
 
 
 @pytest.fixture(scope="module")
 def ref() -> duckdb.DuckDBPyConnection:
-    """The original CSV files as tables of an in-memory DuckDB, plus `person_orders` (one row per order)."""
-    con = duckdb.connect()
-    first_rows = pl.read_csv(OLIST / "customers.csv", infer_schema=False).with_row_index("file_row")
-    con.register("customers_file", first_rows)
-    con.execute(f"""
-        CREATE TABLE people AS
-        SELECT customer_unique_id AS person, arg_min(customer_state, file_row) AS state,
-               arg_min(customer_city, file_row) AS city
-        FROM customers_file GROUP BY 1;
-        CREATE TABLE person_orders AS
-        SELECT c.customer_unique_id AS person, o.order_id, o.order_status AS status,
-               o.order_purchase_timestamp::TIMESTAMP AS ordered_at, p.paid,
-               o.order_status NOT IN ('canceled', 'unavailable') AS revenue
-        FROM read_csv('{OLIST / "orders.csv"}', all_varchar = true) o
-        JOIN customers_file c ON c.customer_id = o.customer_id
-        LEFT JOIN (SELECT order_id, sum(payment_value::DECIMAL(18,2)) AS paid
-                   FROM read_csv('{OLIST / PAYMENTS}', all_varchar = true) GROUP BY 1) p ON p.order_id = o.order_id;
-        CREATE TABLE spend AS
-        SELECT person, coalesce(sum(paid) FILTER (WHERE revenue), 0) AS total, count(*) AS orders,
-               max(ordered_at) AS last_at
-        FROM person_orders GROUP BY 1;
-    """)
-    assert con.sql("SELECT count(*) FROM people").fetchall()[0][0] == 9_920  # reference figure
+    con = reference()
     yield con
     con.close()
 
