@@ -10,6 +10,7 @@ import xlsxwriter
 
 from crm_core import export
 from crm_core.store import Store
+from crm_core.validation import ValidationError
 
 MAX_ROWS = 1_048_575  # an Excel sheet has 1,048,576 rows, one of them the header
 _OPTIONS = {
@@ -17,10 +18,6 @@ _OPTIONS = {
     "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
     "remove_timezone": True,
 }
-
-
-class TooManyRowsError(ValueError):
-    """The export has more rows than one Excel sheet holds."""
 
 
 def too_many_rows_message(rows: int) -> str:
@@ -64,7 +61,7 @@ def write_xlsx(store: Store, sql: str, params: Sequence | dict | None, path: str
             writers = [_cell_writer(field.type, sheet, formats) for field in schema]
             for batch in reader:
                 if rows + batch.num_rows > MAX_ROWS:
-                    raise TooManyRowsError(too_many_rows_message(rows + batch.num_rows))
+                    raise ValidationError({"format": too_many_rows_message(rows + batch.num_rows)})
                 columns = [column.to_pylist() for column in batch.columns]
                 for offset in range(batch.num_rows):
                     row = rows + offset + 1
