@@ -62,7 +62,8 @@ def _request(store: Store, args: argparse.Namespace) -> ExportRequest:
             value = (start, end) if start or end else None
         if value is not None:
             if spec.filter(key) is None:
-                offered = ", ".join(f.option for f in spec.filters) or "none"
+                offered = ", ".join(f.option if f.kind == "choice" else f"{f.option}-from/-to"
+                                    for f in spec.filters) or "none"
                 raise _Usage(f"{spec.key} has no {flt.option} filter (its filters: {offered})")
             filters[key] = value
     columns = tuple(c.strip() for c in (args.columns or "").split(",") if c.strip())
