@@ -6,16 +6,11 @@ import sys
 import time
 from typing import Sequence
 
-from crm_core import campaign_cli, config, import_cli, segment_cli, workspace
+from crm_core import campaign_cli, config, export_cli, import_cli, segment_cli, workspace
 from crm_core.campaigns.model import TransitionError
-from crm_core.customer_search import customers_export_query
-from crm_core.export import FORMATS, export_file
 from crm_core.ingest.sniff import ImportFileError
-from crm_core.order_search import orders_export_query
 from crm_core.store import WorkspaceBusyError, WriteConflictError, open_store
 from crm_core.validation import ValidationError
-
-EXPORTS = {"customers": customers_export_query, "orders": orders_export_query}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,10 +22,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--customers", type=int, default=config.DEFAULT_DEMO_CUSTOMERS)
     demo.add_argument("--orders", type=int, default=config.DEFAULT_DEMO_ORDERS)
     demo.add_argument("--seed", type=int, default=None)
-    export = sub.add_parser("export", help="export customers or orders to a file")
-    export.add_argument("what", choices=sorted(EXPORTS))
-    export.add_argument("--format", choices=sorted(FORMATS), default="csv")
-    export.add_argument("--out", required=True, help="file to write")
+    export_cli.add_commands(sub)
     import_cli.add_commands(sub)
     segment_cli.add_commands(sub)
     campaign_cli.add_commands(sub)
@@ -72,10 +64,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return campaign_cli.run_campaign(store, args)
         if args.command == "worker":
             return campaign_cli.run_worker(store, args)
-        sql, params = EXPORTS[args.what]()
-        rows = export_file(store, sql, params, args.format, args.out)
-        print(f"exported {rows:,} {args.what} to {args.out} in {time.perf_counter() - started:.1f}s")
-        return 0
+        if args.command == "backup":
+            return export_cli.run_backup(store, args)
+        if args.command == "restore":
+            return export_cli.run_restore(store, args)
+        return export_cli.run_export(store, args)
     except ValidationError as exc:
         print(f"error: {' '.join(exc.errors.values())}", file=sys.stderr)
         return 1

@@ -21,6 +21,16 @@ def auth_path() -> Path:
     return Path(os.environ.get("CRM_AUTH_PATH") or DATA_DIR / "auth.yaml")
 
 
+def exports_dir() -> Path:
+    """Where the export centre writes its files (env CRM_EXPORTS_DIR, default data/exports)."""
+    return Path(os.environ.get("CRM_EXPORTS_DIR") or DATA_DIR / "exports")
+
+
+def backups_dir() -> Path:
+    """Where workspace backups are written (env CRM_BACKUPS_DIR, default data/backups)."""
+    return Path(os.environ.get("CRM_BACKUPS_DIR") or DATA_DIR / "backups")
+
+
 def demo_size() -> tuple[int, int]:
     """Customers and orders generated for the demo workspace (env CRM_DEMO_CUSTOMERS/ORDERS)."""
     customers = int(os.environ.get("CRM_DEMO_CUSTOMERS") or DEFAULT_DEMO_CUSTOMERS)

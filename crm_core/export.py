@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import BinaryIO, Sequence
+from typing import BinaryIO, Callable, Sequence
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -48,8 +48,12 @@ def _safe_select(store: Store, sql: str, params: Sequence | None) -> str:
     return f"SELECT {', '.join(parts)} FROM ({sql}) AS export_source"
 
 
-def write_export(store: Store, sql: str, params: Sequence | None, fmt: str, dest: BinaryIO) -> int:
-    """Stream the query's rows into `dest` as CSV or Parquet; return how many rows were written."""
+def write_export(store: Store, sql: str, params: Sequence | None, fmt: str, dest: BinaryIO,
+                 on_batch: Callable[[int], None] | None = None) -> int:
+    """Stream the query's rows into `dest` as CSV or Parquet; return how many rows were written.
+
+    `on_batch(rows_so_far)` is called after each batch of at most BATCH_ROWS rows is written.
+    """
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format '{fmt}'; choose csv or parquet")
     query = _safe_select(store, sql, params) if fmt == "csv" else sql
@@ -66,6 +70,8 @@ def write_export(store: Store, sql: str, params: Sequence | None, fmt: str, dest
                     pl.from_arrow(batch).write_csv(dest, include_header=first, datetime_format=CSV_DATETIME)
                 first = False
                 rows += batch.num_rows
+                if on_batch is not None:
+                    on_batch(rows)
             if fmt == "csv" and first:
                 pl.from_arrow(reader.schema.empty_table()).write_csv(dest, include_header=True)
         finally:
@@ -81,12 +87,13 @@ def export_bytes(store: Store, sql: str, params: Sequence | None, fmt: str) -> b
     return buffer.getvalue()
 
 
-def export_file(store: Store, sql: str, params: Sequence | None, fmt: str, path: str | Path) -> int:
+def export_file(store: Store, sql: str, params: Sequence | None, fmt: str, path: str | Path,
+                on_batch: Callable[[int], None] | None = None) -> int:
     """Write the export to a file, streaming; return the row count."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target, "wb") as handle:
-        return write_export(store, sql, params, fmt, handle)
+        return write_export(store, sql, params, fmt, handle, on_batch)
 
 
 def frame_csv_bytes(frame: pl.DataFrame) -> bytes:

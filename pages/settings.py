@@ -1,8 +1,9 @@
-"""Settings (admins): the open workspace file, and resetting it to fresh demo data."""
+"""Settings (admins): the open workspace file, resetting it to fresh demo data, backup and restore."""
 import streamlit as st
 
 from crm_core import config, workspace
 from ui.auth import require_role
+from ui.backup_panel import backup_panel
 from ui.state import get_store
 from ui.widgets import run_save
 
@@ -35,3 +36,5 @@ elif submitted:
                         "Demo data reloaded")
     if done is not None:
         st.rerun()
+
+backup_panel(store)

@@ -8,7 +8,7 @@ import duckdb
 import polars as pl
 
 from crm_core import stats
-from crm_core.ingest.runner import rejects_frame
+from crm_core.ingest.runner import reject_value_names, rejects_frame
 from crm_core.store import Store
 from crm_core.validation import NotFoundError, ValidationError, utc_now
 
@@ -70,6 +70,20 @@ def import_rejects(store: Store, import_id: int) -> pl.DataFrame:
     rows = store.frame("SELECT line_no, reason, raw_values, raw_line FROM import_rejects WHERE import_id = ? "
                        "ORDER BY line_no", [int(import_id)])
     return rejects_frame(rows, tuple(record["header"] or ()))
+
+
+def import_rejects_query(store: Store, import_id: int) -> tuple[str, list]:
+    """The SQL and values listing an import's rejected rows with the same columns as `import_rejects`."""
+    record = get_import(store, import_id)
+    values = [f"raw_values[{i + 1}] AS {_quoted(name)}"  # names from the stored header, quoted as identifiers
+              for i, name in enumerate(reject_value_names(tuple(record["header"] or ())))]
+    raw_lines = store.scalar("SELECT count(raw_line) FROM import_rejects WHERE import_id = ?", [int(import_id)])
+    columns = ", ".join(["line_no AS line", "reason", *values, *(["raw_line"] if raw_lines else [])])
+    return (f"SELECT {columns} FROM import_rejects WHERE import_id = ? ORDER BY line_no", [int(import_id)])
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 _COUNTS = """

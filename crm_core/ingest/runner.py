@@ -116,15 +116,22 @@ def _collect_rejects(cur: duckdb.DuckDBPyConnection, source: SourceFile) -> None
     )
 
 
-def rejects_frame(rows: pl.DataFrame, headers: tuple[str, ...]) -> pl.DataFrame:
-    """Rejected rows as a table: line, reason, then each original column (and the raw line for unreadable rows)."""
-    columns = [pl.col("line_no").alias("line"), pl.col("reason")]
-    taken = {"line", "reason", "raw_line"}  # a file column with one of these names becomes 'line (2)'
-    for i, header in enumerate(headers):
+def reject_value_names(headers: tuple[str, ...]) -> list[str]:
+    """The rejects table's name for each file column: its header, 'line (2)' when it clashes."""
+    taken, names = {"line", "reason", "raw_line"}, []  # a file column with one of these names becomes 'line (2)'
+    for header in headers:
         name, n = header, 2
         while name in taken:
             name, n = f"{header} ({n})", n + 1
         taken.add(name)
+        names.append(name)
+    return names
+
+
+def rejects_frame(rows: pl.DataFrame, headers: tuple[str, ...]) -> pl.DataFrame:
+    """Rejected rows as a table: line, reason, then each original column (and the raw line for unreadable rows)."""
+    columns = [pl.col("line_no").alias("line"), pl.col("reason")]
+    for i, name in enumerate(reject_value_names(headers)):
         columns.append(pl.col("raw_values").list.get(i, null_on_oob=True).alias(name))
     columns.append(pl.col("raw_line"))
     frame = rows.select(columns)

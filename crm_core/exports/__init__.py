@@ -1,0 +1,1 @@
+"""The export centre: datasets, columns and filters from one registry, streamed to CSV, Parquet or XLSX."""

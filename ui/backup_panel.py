@@ -1,0 +1,74 @@
+"""Settings → Backup and restore (admins): write a backup zip of the workspace, restore one into an empty workspace."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+import streamlit as st
+
+from crm_core import backup, config
+from crm_core.exports.centre import DOWNLOAD_LIMIT_BYTES
+from crm_core.store import Store
+from ui.widgets import flash
+
+_RESULT = "bk-result"
+
+
+def _backup(store: Store) -> None:
+    st.write("A backup holds every table of this workspace (customers, orders, items, imports and their history, "
+             "segments, campaigns and their messages, …) as Parquet files in one zip, with a manifest of the "
+             "schema version and row counts. Derived figures are recomputed when it is restored.")
+    if st.button("Create backup", icon=":material/backup:", key="bk-create"):
+        target = config.backups_dir() / f"crm-backup-{datetime.now():%Y%m%d-%H%M%S}.zip"
+        with st.spinner("Writing the backup…"):
+            try:
+                st.session_state[_RESULT] = backup.backup(store, target)
+            except OSError as exc:
+                st.error(f"The backup could not be written: {exc}")
+    result = st.session_state.get(_RESULT)
+    if result is not None and Path(result.path).exists():
+        st.success(f"Backup written to `{result.path}`: {sum(result.tables.values()):,} rows in "
+                   f"{len(result.tables)} tables, {result.size / 1024 / 1024:,.1f} MB.")
+        if result.size <= DOWNLOAD_LIMIT_BYTES:
+            st.download_button(f"Download {result.path.name}", data=lambda: Path(result.path).read_bytes(),
+                               file_name=result.path.name, mime="application/zip", icon=":material/download:",
+                               on_click="ignore", key="bk-download")
+
+
+def _restore(store: Store) -> None:
+    st.markdown("**Restore a backup**")
+    st.caption("Only into an empty workspace (no customers, orders, segments or campaigns): start the app with "
+               "CRM_DB_PATH set to a new file and CRM_DEMO=0, then restore here. Everything is loaded in one "
+               "transaction: a backup from another schema version, or a damaged or incomplete file, changes nothing.")
+    upload = st.file_uploader("Backup file (.zip)", type=["zip"], key="bk-upload")
+    if upload is None:
+        return
+    if not st.button("Restore this backup", type="primary", icon=":material/settings_backup_restore:",
+                     key="bk-restore"):
+        return
+    # DuckDB and zipfile read a file on disk: the upload is written to a temporary file first.
+    handle, temp = tempfile.mkstemp(prefix="crm-restore-", suffix=".zip")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            upload.seek(0)
+            shutil.copyfileobj(upload, out, 1024 * 1024)
+        with st.spinner("Restoring…"):
+            result = backup.restore(store, temp)
+    except backup.BackupError as exc:
+        st.error(f"{exc} Nothing was changed.")
+        return
+    finally:
+        Path(temp).unlink(missing_ok=True)
+    flash(f"Backup restored: {result.tables.get('customers', 0):,} customers, "
+          f"{result.tables.get('orders', 0):,} orders, {sum(result.tables.values()):,} rows in all")
+    st.rerun()
+
+
+def backup_panel(store: Store) -> None:
+    """The Backup and restore part of the Settings page."""
+    st.subheader("Backup and restore")
+    _backup(store)
+    _restore(store)
