@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from crm_core import export, stats
 from crm_core.store import Store
 from crm_core.validation import utc_now
+from crm_core.workspace import EMPTIED_KEY
 
 FORMAT, FORMAT_VERSION = "mini-crm-backup", 1
 MANIFEST = "manifest.json"
@@ -144,8 +145,26 @@ def check_empty(store: Store, cur: duckdb.DuckDBPyConnection | None = None) -> N
     if held:
         raise BackupError(
             f"A backup can only be restored into an empty workspace, and this one holds {', '.join(held)}. "
-            "Restore into a new workspace file instead (for example `python -m crm_core --db new.duckdb restore "
-            "BACKUP.zip`, or start the app with CRM_DB_PATH set to a new file and CRM_DEMO=0).")
+            "Empty it first (Settings → Backup and restore → Empty this workspace, after a backup of it), or restore "
+            "into a new workspace file (`python -m crm_core --db new.duckdb restore BACKUP.zip`).")
+
+
+def empty_workspace(store: Store) -> dict[str, int]:
+    """Delete every row of every backed-up and derived table in one transaction (settings and ids are kept);
+    returns the rows deleted per table. Meant for an admin about to restore a backup."""
+    # facts_state keeps its one row: its data version, now behind, says the facts are out of date
+    tables = [t for t in backup_tables(store) if t != "workspace_meta"] + [t for t in DERIVED if t != "facts_state"]
+
+    def work(cur: duckdb.DuckDBPyConnection) -> dict[str, int]:
+        deleted = {}
+        for table in tables:
+            deleted[table] = int(cur.execute(f"SELECT count(*) FROM {_quote(table)}").fetchall()[0][0])
+            cur.execute(f"DELETE FROM {_quote(table)}")
+        # emptied on purpose: the next start must not fill it with demo data again
+        cur.execute("INSERT OR REPLACE INTO workspace_meta VALUES (?, ?)", [EMPTIED_KEY, utc_now().isoformat()])
+        return deleted
+
+    return store.write(work)
 
 
 def restore(store: Store, path: str | Path) -> BackupResult:

@@ -19,6 +19,9 @@ class WorkspaceInfo:
     orders: int
 
 
+EMPTIED_KEY = "emptied_at"  # workspace_meta: an admin emptied the workspace on purpose (no demo data on start)
+
+
 def is_empty(store: Store) -> bool:
     """Whether the workspace has no customers and no orders."""
     return not store.scalar("SELECT (SELECT count(*) FROM customers) + (SELECT count(*) FROM orders)")
@@ -27,7 +30,8 @@ def is_empty(store: Store) -> bool:
 def prepare(path: str | Path | None = None) -> tuple[Store, bool]:
     """Open (and migrate) the workspace; fill an empty one with demo data. Returns (store, demo_loaded)."""
     store = open_store(path or config.db_path())
-    if config.demo_on_first_start() and is_empty(store):
+    emptied = store.scalar("SELECT count(*) FROM workspace_meta WHERE key = ?", [EMPTIED_KEY])
+    if config.demo_on_first_start() and is_empty(store) and not emptied:
         customers, orders = config.demo_size()
         demo.load_demo(store, customers, orders)
         add_demo_segments(store)

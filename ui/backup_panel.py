@@ -40,9 +40,14 @@ def _backup(store: Store) -> None:
 
 def _restore(store: Store) -> None:
     st.markdown("**Restore a backup**")
-    st.caption("Only into an empty workspace (no customers, orders, segments or campaigns): start the app with "
-               "CRM_DB_PATH set to a new file and CRM_DEMO=0, then restore here. Everything is loaded in one "
-               "transaction: a backup from another schema version, or a damaged or incomplete file, changes nothing.")
+    st.caption("Only into an empty workspace (no customers, orders, segments or campaigns). Everything is loaded "
+               "in one transaction: a backup from another schema version, or a damaged or incomplete file, changes "
+               "nothing.")
+    try:
+        backup.check_empty(store)
+    except backup.BackupError:
+        _empty(store)
+        return
     upload = st.file_uploader("Backup file (.zip)", type=["zip"], key="bk-upload")
     if upload is None:
         return
@@ -65,6 +70,20 @@ def _restore(store: Store) -> None:
     flash(f"Backup restored: {result.tables.get('customers', 0):,} customers, "
           f"{result.tables.get('orders', 0):,} orders, {sum(result.tables.values()):,} rows in all")
     st.rerun()
+
+
+def _empty(store: Store) -> None:
+    st.warning("This workspace holds data, so a backup cannot be restored into it yet.", icon=":material/warning:")
+    with st.expander("Empty this workspace"):
+        st.write("Deletes every customer, order, import, segment, campaign and message of this workspace, in one "
+                 "step that cannot be undone: **create a backup of it first** (above). Accounts and settings stay.")
+        typed = st.text_input("Type EMPTY to confirm", key="bk-empty-confirm")
+        if st.button("Empty this workspace", type="primary", icon=":material/delete_forever:", key="bk-empty",
+                     disabled=typed.strip() != "EMPTY"):
+            deleted = backup.empty_workspace(store)
+            flash(f"Workspace emptied: {deleted.get('customers', 0):,} customers and "
+                  f"{deleted.get('orders', 0):,} orders deleted. You can restore a backup now.")
+            st.rerun()
 
 
 def backup_panel(store: Store) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from crm_core import backup
+from crm_core import backup, workspace
 from crm_core.backup import BackupError
 from crm_core.campaigns.lifecycle import launch_campaign
 from crm_core.customer_records import CustomerInput, create_customer
@@ -185,3 +185,27 @@ def test_every_sequence_and_table_is_accounted_for(source):
     tables = {r[0] for r in source.rows("SELECT table_name FROM duckdb_tables() WHERE NOT temporary")}
     assert tables == set(backup.backup_tables(source)) | set(backup.DERIVED) | set(backup.INTERNAL)
     assert set(backup.DERIVED) <= tables and set(backup.INTERNAL) <= tables
+
+
+def test_emptying_a_workspace_then_restoring_its_backup_gives_it_back(source, tmp_path):
+    tables = backup.backup_tables(source)
+    before = {t: _contents(source, t) for t in tables}
+    made = backup.backup(source, tmp_path / "self.zip")
+    with pytest.raises(BackupError, match="Empty it first"):
+        backup.restore(source, made.path)
+    deleted = backup.empty_workspace(source)
+    assert deleted["customers"] == len(before["customers"]) > 0 and _all_empty(source)
+    assert not source.scalar("SELECT count(*) FROM customer_stats")
+    backup.restore(source, made.path)
+    assert {t: _contents(source, t) for t in tables} == before
+
+
+def test_an_emptied_workspace_is_not_refilled_with_demo_data_on_the_next_start(tmp_path, monkeypatch):
+    monkeypatch.setenv("CRM_DEMO", "1")
+    monkeypatch.setenv("CRM_DEMO_CUSTOMERS", "30")
+    monkeypatch.setenv("CRM_DEMO_ORDERS", "90")
+    store, loaded = workspace.prepare(tmp_path / "crm.duckdb")
+    assert loaded and store.scalar("SELECT count(*) FROM customers") == 30
+    backup.empty_workspace(store)
+    again, loaded = workspace.prepare(tmp_path / "crm.duckdb")
+    assert not loaded and again.scalar("SELECT count(*) FROM customers") == 0

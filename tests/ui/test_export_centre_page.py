@@ -77,18 +77,20 @@ def test_backup_and_restore_in_settings(tmp_path, monkeypatch):
     assert not at.exception and not errors(at), errors(at)
     made = next(Path(config.backups_dir()).glob("crm-backup-*.zip"))
     assert backup.read_manifest(made)["tables"]["customers"]["rows"] == db().scalar("SELECT count(*) FROM customers")
-    # this workspace holds the demo: a restore is refused and changes nothing
-    other = Store(tmp_path / "other.duckdb")
-    world.build(other)
-    zip_path = backup.backup(other, tmp_path / "world.zip").path
-    other.close()
-    before = db().rows("SELECT count(*), max(id) FROM customers")
-    at.get("file_uploader")[0].set_value([("world.zip", zip_path.read_bytes(), "application/zip")])
+    # this workspace holds the demo: no upload until it is emptied, which needs the typed confirmation
+    assert not at.get("file_uploader")
+    assert any("cannot be restored into it yet" in str(w.value) for w in at.warning)
+    assert button(at, "Empty this workspace").disabled
+    at.text_input(key="bk-empty-confirm").input("EMPTY").run()
+    button(at, "Empty this workspace").click().run()
+    assert not at.exception and not errors(at), errors(at)
+    assert db().scalar("SELECT count(*) FROM customers") == 0 and db().scalar("SELECT count(*) FROM segments") == 0
+    # now the backup made above comes back whole
+    at.get("file_uploader")[0].set_value([(made.name, made.read_bytes(), "application/zip")])
     at.run()
     button(at, "Restore this backup").click().run()
-    assert not at.exception
-    assert any("only be restored into an empty workspace" in e and "Nothing was changed." in e for e in errors(at))
-    assert db().rows("SELECT count(*), max(id) FROM customers") == before
+    assert not at.exception and not errors(at), errors(at)
+    assert db().scalar("SELECT count(*) FROM customers") == backup.read_manifest(made)["tables"]["customers"]["rows"]
 
 
 def test_restore_into_an_empty_workspace(tmp_path, monkeypatch):
