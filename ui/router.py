@@ -36,6 +36,9 @@ def _sections(is_admin: bool) -> dict:
             page("campaigns.py", title="Campaigns", icon=":material/campaign:", url_path="campaigns"),
             page("import.py", title="Import", icon=":material/upload_file:", url_path="import"),
         ],
+        "Analyse": [
+            page("rfm.py", title="RFM", icon=":material/grid_view:", url_path="rfm"),
+        ],
     }
     if is_admin:
         sections["Admin"] = [page("settings.py", title="Settings", icon=":material/settings:",

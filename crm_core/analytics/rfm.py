@@ -90,12 +90,31 @@ def bucket(value: Any, cuts: tuple) -> int:
 
 
 def range_text(low: Any, high: Any, unit: str) -> str:
-    """An inclusive range in words: '3–4 orders', '12+ days', '0 days'; 'none' when empty."""
+    """An inclusive range in words: '3–4 orders', '12+ days', '1 order'; 'none' when empty."""
     if high is not None and low > high:
         return "none"
     if high is None:
         return f"{low:,}+ {unit}"
-    return f"{low:,} {unit}" if low == high else f"{low:,}–{high:,} {unit}"
+    if low == high:
+        return f"{low:,} {unit[:-1] if low == 1 and unit.endswith('s') else unit}"
+    return f"{low:,}–{high:,} {unit}"
+
+
+def money_range_text(above: Decimal | None, up_to: Decimal | None) -> str:
+    """A revenue range (more than `above`, at most `up_to`) in words; 'none' when empty."""
+    if above is not None and up_to is not None and above >= up_to:
+        return "none"
+    if above is None:
+        return f"up to {up_to:,.2f}" if up_to is not None else "any"
+    return f"more than {above:,.2f}" + (f", up to {up_to:,.2f}" if up_to is not None else "")
+
+
+def score_ranges(cutoffs: Cutoffs) -> pl.DataFrame:
+    """Per score 5..1, the values each dimension's score stands for, in words (columns: score, recency, ...)."""
+    rows = [(s, range_text(*cutoffs.days(s), "days"), range_text(*cutoffs.orders(s), "orders"),
+             money_range_text(*cutoffs.revenue(s))) for s in reversed(SCORES)]
+    return pl.DataFrame(rows, schema={"score": pl.Int8, "recency": pl.String, "frequency": pl.String,
+                                      "monetary": pl.String}, orient="row")
 
 
 @dataclass(frozen=True)
@@ -267,5 +286,5 @@ def customer_scores(store: Store, as_of: date | None = None, include_simulated: 
                           on=["recency", "frequency"], how="left", maintain_order="left")
 
 
-__all__ = ["Cutoffs", "RfmResult", "bucket", "customer_scores", "range_text", "rfm", "suggested_as_of",
-           "SCORES"]
+__all__ = ["Cutoffs", "RfmResult", "SCORES", "bucket", "customer_scores", "money_range_text", "range_text", "rfm",
+           "score_ranges", "suggested_as_of"]

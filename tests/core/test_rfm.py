@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from crm_core.analytics.rfm import bucket, customer_scores, range_text, rfm, suggested_as_of
+from crm_core.analytics.rfm import (bucket, customer_scores, money_range_text, range_text, rfm, score_ranges,
+                                    suggested_as_of)
 from crm_core.analytics.rfm_groups import GROUPS, SCORES, cell_groups, group_by_key, group_of, groups_table
 from crm_core.customer_records import CustomerInput, create_customer
 from crm_core.order_records import OrderInput, create_order
@@ -92,6 +93,11 @@ def test_value_ranges_of_scores_never_overlap(shop):
     with pytest.raises(ValueError):
         cuts.orders(0)
     assert range_text(4, 5, "orders") == "4–5 orders" and range_text(6, None, "orders") == "6+ orders"
+    ranges = score_ranges(cuts).to_dicts()
+    assert ranges[0] == {"score": 5, "recency": "0–3 days", "frequency": "6+ orders", "monetary": "more than 500.00"}
+    assert ranges[4] == {"score": 1, "recency": "121+ days", "frequency": "1 order", "monetary": "up to 50.00"}
+    assert ranges[2]["monetary"] == "more than 100.00, up to 300.00"
+    assert money_range_text(Decimal("5"), Decimal("5")) == "none"
     assert range_text(2, 2, "days") == "2 days" and range_text(3, 2, "orders") == "none"
 
 
