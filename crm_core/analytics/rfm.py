@@ -157,7 +157,8 @@ def _base_sql(latest: datetime | None, end: datetime, exclude_simulated: bool) -
     """Per-customer orders, revenue and last order up to `$end`: customer_stats when no order is later."""
     if latest is not None and latest >= end:  # orders after the as-of date: count from the orders themselves
         real = f" AND {_REAL}" if exclude_simulated else ""
-        return f"{_PER_CUSTOMER} WHERE ordered_at < $end{real} AND {_KNOWN} GROUP BY customer_id"
+        # Grouped first, then kept to known customers: a semi-join on 1M groups, not on 10M order rows.
+        return f"SELECT * FROM ({_PER_CUSTOMER} WHERE ordered_at < $end{real} GROUP BY customer_id) WHERE {_KNOWN}"
     stats = ("SELECT customer_id, order_count AS orders, total_spend AS revenue, last_order_at FROM customer_stats "
              f"WHERE {_KNOWN}")
     if not exclude_simulated:
