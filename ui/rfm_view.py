@@ -70,7 +70,7 @@ def _groups(result: RfmResult) -> None:
     show_chart(fig, groups, "Customers per RFM group", key="rfm-groups", height=400)
     st.dataframe(groups.select("group", "cells", "customers", "share", "revenue", "revenue_share", "description",
                                "action"),
-                 hide_index=True, width="stretch", key="rfm-groups-table",
+                 hide_index=True, width="stretch", key="rfm-groups-table", height=35 * (len(GROUPS) + 1) + 3,
                  column_config={"share": st.column_config.ProgressColumn("Share", format="percent"),
                                 "revenue_share": st.column_config.NumberColumn("Revenue share", format="percent"),
                                 "revenue": st.column_config.NumberColumn("Revenue", format="localized"),
