@@ -37,6 +37,7 @@ def _sections(is_admin: bool) -> dict:
             page("import.py", title="Import", icon=":material/upload_file:", url_path="import"),
         ],
         "Analyse": [
+            page("rfm.py", title="RFM", icon=":material/grid_view:", url_path="rfm"),
             page("exports.py", title="Export centre", icon=":material/file_export:", url_path="exports"),
         ],
     }
