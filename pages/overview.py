@@ -1,9 +1,8 @@
 """Overview: KPI tiles with deltas, revenue and buyers over time, a map, top customers and recent activity."""
 import streamlit as st
 
-from crm_core.analytics.dashboard import dashboard
 from ui.auth import require_login
-from ui.overview_controls import map_controls, overview_controls
+from ui.overview_controls import load_dashboard, map_controls, overview_controls
 from ui.overview_view import (buyers_chart, kpi_tiles, places_view, recent_view, revenue_chart, status_chart,
                               top_customers_view)
 from ui.state import get_store
@@ -22,7 +21,7 @@ tiles, charts, map_box, bottom = st.container(), st.container(), st.container(),
 with map_box:
     st.subheader("Where customers are")
     level, country, metric = map_controls(choice.span)
-board = dashboard(store, choice.period, choice.bucket, level, country, choice.include_simulated)
+board = load_dashboard(store, choice, level, country)
 
 with tiles:
     kpi_tiles(board, choice.compare)

@@ -6,7 +6,7 @@ from datetime import date
 
 import streamlit as st
 
-from crm_core.analytics.dashboard import DataSpan, data_span
+from crm_core.analytics.dashboard import Dashboard, DataSpan, dashboard, data_span
 from crm_core.analytics.periods import PRESETS, Period, bucket_for
 from crm_core.segments.preview import today
 from crm_core.store import Store
@@ -84,3 +84,16 @@ def map_controls(span: DataSpan) -> tuple[str, str | None, str]:
     if where == "All states":
         return "state", None, metric
     return "state", where.removeprefix("States of "), metric
+
+
+@st.cache_data(max_entries=32, show_spinner="Reading the figures…")
+def _dashboard(path: str, versions: tuple[int, int], period: Period, bucket: str, level: str, country: str | None,
+               include_simulated: bool, _store: Store) -> Dashboard:
+    return dashboard(_store, period, bucket, level, country, include_simulated)
+
+
+def load_dashboard(store: Store, choice: Choice, level: str, country: str | None) -> Dashboard:
+    """The overview's figures, read again only after a write to the workspace (a rerun for another map colour,
+    or a toggle that changes nothing read, costs no query)."""
+    return _dashboard(str(store.path), store.versions(), choice.period, choice.bucket, level, country,
+                      choice.include_simulated, store)

@@ -91,7 +91,7 @@ def dashboard(store: Store, period: Period, bucket: str | None = None, level: st
         return Dashboard(
             period=period, previous=period.previous(), bucket=bucket, include_simulated=include_simulated,
             kpis=overview.kpis(scan),
-            currencies=overview.currencies(cur, period),
+            currencies=scan.currencies(),
             revenue=scan.revenue_series(),
             buyers=scan.new_vs_returning(),
             statuses=scan.orders_by_status(),

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import polars as pl
 
-from crm_core.analytics.overview import CUSTOMER_SINCE
 from crm_core.analytics.periods import Period
 
 GEODATA = Path(__file__).resolve().parent / "geodata"
@@ -102,8 +101,9 @@ def place_figures(cur, period: Period, level: str = "country", country: str | No
         SELECT {place.format(level)} AS location, count(*) AS customers, count(b.customer_id) AS buyers,
                coalesce(sum(b.orders), 0)::BIGINT AS orders, coalesce(sum(b.revenue), 0)::DECIMAL(18,2) AS revenue
         FROM customers c LEFT JOIN overview_buyers b ON b.customer_id = c.id
-        LEFT JOIN customer_stats s ON s.customer_id = c.id
-        WHERE {CUSTOMER_SINCE} < $end {where}
+        WHERE (c.created_at < $end OR c.id IN (  -- added later but ordering before: stats read for those only
+            SELECT s.customer_id FROM customers l JOIN customer_stats s ON s.customer_id = l.id
+            WHERE l.created_at >= $end AND s.first_order_at < $end)) {where}
         GROUP BY 1 ORDER BY revenue DESC, customers DESC, location""", params=params).pl()
     if level == "country":
         names, kind = [country_outline(x) for x in table["location"]], "countries"

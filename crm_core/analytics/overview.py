@@ -19,7 +19,7 @@ from typing import Any
 import polars as pl
 
 from crm_core.analytics.periods import Period
-from crm_core.stats import REVENUE_CONDITION
+from crm_core.stats import NON_REVENUE_STATUSES, REVENUE_CONDITION
 
 # key -> (label, kind, help); kind: count | money | rate. One table drives the tiles, their help and the tests.
 KPIS: dict[str, tuple[str, str, str]] = {
@@ -130,8 +130,9 @@ def bucket_starts(period: Period, bucket: str) -> list[date]:
 
 
 class PeriodScan:
-    """The period's orders grouped once per buyer (in a table local to the cursor), from which the tiles, the
-    new-vs-returning chart, the places and the top customers are all read."""
+    """The period's orders read twice: grouped per buyer (a table local to the cursor: tiles, new vs returning,
+    places, top customers) and per bucket, status and currency (series, statuses, totals); the previous period's
+    once, per buyer. Every figure of the page comes from these three passes."""
 
     def __init__(self, cur, period: Period, bucket: str, include_simulated: bool) -> None:
         self.cur, self.period, self.bucket = cur, period, bucket
@@ -147,18 +148,31 @@ class PeriodScan:
                    max(o.ordered_at) AS last_order_at, {mask} AS buckets
             FROM orders o WHERE o.ordered_at >= $start AND o.ordered_at < $end AND {self.real}
             GROUP BY o.customer_id""", self.params)
+        # (bucket, status, currency) -> orders, amount: a few hundred rows at most
+        self.cells = cur.execute(f"""
+            SELECT {_bucket_index(bucket, 'o.ordered_at')} AS k, o.status, o.currency, count(*), sum(o.amount)
+            FROM orders o WHERE o.ordered_at >= $start AND o.ordered_at < $end AND {self.real}
+            GROUP BY ALL""", self.params).fetchall()
+        previous = period.previous()
+        self.before = cur.execute(f"""
+            SELECT count(*), count(*) FILTER (WHERE b.n >= 2 OR s.first_order_at < $start), coalesce(sum(b.n), 0),
+                   coalesce(sum(b.revenue), 0)::DECIMAL(18,2), coalesce(sum(b.revenue_orders), 0)
+            FROM (SELECT o.customer_id, count(*) AS n, sum(o.amount) FILTER (WHERE {REVENUE_CONDITION}) AS revenue,
+                         count(*) FILTER (WHERE {REVENUE_CONDITION}) AS revenue_orders
+                  FROM orders o WHERE o.ordered_at >= $start AND o.ordered_at < $end AND {self.real} GROUP BY 1) b
+            LEFT JOIN customer_stats s ON s.customer_id = b.customer_id""",
+            {"start": previous.starts_at, "end": previous.ends_before}).fetchall()[0]
 
     def totals(self) -> dict[str, tuple]:
         """Orders, revenue and revenue orders for the period ('cur') and the previous one ('prev')."""
-        rows = self.cur.execute(f"""
-            SELECT o.ordered_at >= $start AS cur, count(*),
-                   coalesce(sum(o.amount) FILTER (WHERE {REVENUE_CONDITION}), 0)::DECIMAL(18,2),
-                   count(*) FILTER (WHERE {REVENUE_CONDITION})
-            FROM orders o WHERE o.ordered_at >= $prev_start AND o.ordered_at < $end AND {self.real} GROUP BY 1""",
-            {**self.params, "prev_start": self.period.previous().starts_at}).fetchall()
-        found = {bool(r[0]): tuple(r[1:]) for r in rows}
-        empty = (0, Decimal("0.00"), 0)
-        return {"cur": found.get(True, empty), "prev": found.get(False, empty)}
+        paying = [c for c in self.cells if c[1] not in NON_REVENUE_STATUSES]
+        current = (sum(c[3] for c in self.cells), sum((Decimal(c[4]) for c in paying), Decimal("0.00")),
+                   sum(c[3] for c in paying))
+        return {"cur": current, "prev": (int(self.before[2]), Decimal(self.before[3]), int(self.before[4]))}
+
+    def currencies(self) -> tuple[str, ...]:
+        """The currencies of the period's orders, sorted."""
+        return tuple(sorted({c[2] for c in self.cells}))
 
     def buyers(self) -> tuple[tuple[int, int], tuple[int, int]]:
         """(buyers, repeat buyers) for the period and for the previous one."""
@@ -166,27 +180,29 @@ class PeriodScan:
             SELECT count(*), count(*) FILTER (WHERE b.orders >= 2 OR s.first_order_at < $start)
             FROM overview_buyers b LEFT JOIN customer_stats s ON s.customer_id = b.customer_id""",
             {"start": self.period.starts_at}).fetchall()[0]
-        previous = self.period.previous()
-        before = self.cur.execute(f"""
-            SELECT count(*), count(*) FILTER (WHERE b.n >= 2 OR s.first_order_at < $start)
-            FROM (SELECT o.customer_id, count(*) AS n FROM orders o
-                  WHERE o.ordered_at >= $start AND o.ordered_at < $end AND {self.real} GROUP BY 1) b
-            LEFT JOIN customer_stats s ON s.customer_id = b.customer_id""",
-            {"start": previous.starts_at, "end": previous.ends_before}).fetchall()[0]
-        return (int(current[0]), int(current[1])), (int(before[0]), int(before[1]))
+        return (int(current[0]), int(current[1])), (int(self.before[0]), int(self.before[1]))
 
     def revenue_series(self) -> pl.DataFrame:
         """Revenue and orders per bucket, empty buckets as zeros (period, revenue, orders)."""
-        rows = dict((r[0], r[1:]) for r in self.cur.execute(f"""
-            SELECT {_bucket_index(self.bucket, 'o.ordered_at')} AS k,
-                   coalesce(sum(o.amount) FILTER (WHERE {REVENUE_CONDITION}), 0)::DECIMAL(18,2), count(*)
-            FROM orders o WHERE o.ordered_at >= $start AND o.ordered_at < $end AND {self.real} GROUP BY 1""",
-            self.params).fetchall())
-        zero = (Decimal("0.00"), 0)
-        return pl.DataFrame({"period": self.starts,
-                             "revenue": [rows.get(k, zero)[0] for k in range(len(self.starts))],
-                             "orders": [rows.get(k, zero)[1] for k in range(len(self.starts))]},
+        revenue = [Decimal("0.00")] * len(self.starts)
+        orders = [0] * len(self.starts)
+        for k, status, _, n, amount in self.cells:
+            orders[k] += n
+            if status not in NON_REVENUE_STATUSES:
+                revenue[k] += Decimal(amount)
+        return pl.DataFrame({"period": self.starts, "revenue": revenue, "orders": orders},
                             schema={"period": pl.Date, "revenue": pl.Decimal(18, 2), "orders": pl.Int64})
+
+    def orders_by_status(self) -> pl.DataFrame:
+        """The period's orders per status, most first (status, orders, amount: every order's amount)."""
+        found: dict[str, list] = {}
+        for _, status, _, n, amount in self.cells:
+            entry = found.setdefault(status, [0, Decimal("0.00")])
+            entry[0] += n
+            entry[1] += Decimal(amount)
+        rows = sorted(((s, n, a) for s, (n, a) in found.items()), key=lambda r: (-r[1], r[0]))
+        return pl.DataFrame(rows, schema={"status": pl.String, "orders": pl.Int64, "amount": pl.Decimal(18, 2)},
+                            orient="row")
 
     def new_vs_returning(self) -> pl.DataFrame:
         """Buyers per bucket: new (their first order ever is in that bucket) and returning (period, new, returning)."""
@@ -211,13 +227,6 @@ class PeriodScan:
                              "returning": [rows.get(k, (0, 0))[1] for k in range(len(self.starts))]},
                             schema={"period": pl.Date, "new": pl.Int64, "returning": pl.Int64})
 
-    def orders_by_status(self) -> pl.DataFrame:
-        """The period's orders per status, most first (status, orders, amount: every order's amount)."""
-        return self.cur.sql(f"""
-            SELECT o.status, count(*) AS orders, sum(o.amount)::DECIMAL(18,2) AS amount
-            FROM orders o WHERE o.ordered_at >= $start AND o.ordered_at < $end AND {self.real}
-            GROUP BY 1 ORDER BY orders DESC, status""", params=self.params).pl()
-
     def top_customers(self, limit: int = 10) -> pl.DataFrame:
         """The buyers who brought the most revenue (id, name, email, country, orders, revenue, last_order_at)."""
         return self.cur.sql("""
@@ -231,23 +240,30 @@ def _other_figures(cur, period: Period) -> dict[str, tuple]:
     """Customers, new customers, segments, campaigns launched, messages sent and delivered per period."""
     previous = period.previous()
     params = {"start": period.starts_at, "end": period.ends_before, "prev_start": previous.starts_at}
+    # A customer is known from CUSTOMER_SINCE: for most, created_at (no join); stats are read only for those
+    # created on or after the previous period's start.
     row = cur.execute(f"""
-        WITH c AS (SELECT {CUSTOMER_SINCE} AS since FROM customers c LEFT JOIN customer_stats s ON s.customer_id = c.id)
-        SELECT (SELECT count(*) FILTER (WHERE since < $end) FROM c),
-               (SELECT count(*) FILTER (WHERE since < $start) FROM c),
-               (SELECT count(*) FILTER (WHERE since >= $start AND since < $end) FROM c),
-               (SELECT count(*) FILTER (WHERE since >= $prev_start AND since < $start) FROM c),
+        WITH late AS (SELECT {CUSTOMER_SINCE} AS since, c.created_at FROM customers c
+                      LEFT JOIN customer_stats s ON s.customer_id = c.id WHERE c.created_at >= $prev_start)
+        SELECT (SELECT count(*) FILTER (WHERE created_at < $prev_start) FROM customers),
+               (SELECT count(*) FILTER (WHERE since < $end) FROM late),
+               (SELECT count(*) FILTER (WHERE since < $start) FROM late),
+               (SELECT count(*) FILTER (WHERE since >= $start AND since < $end) FROM late),
+               (SELECT count(*) FILTER (WHERE since >= $prev_start AND since < $start) FROM late),
                (SELECT count(*) FROM segments WHERE created_at < $end),
                (SELECT count(*) FROM segments WHERE created_at < $start),
                (SELECT count(*) FROM campaigns WHERE launched_at >= $start AND launched_at < $end),
                (SELECT count(*) FROM campaigns WHERE launched_at >= $prev_start AND launched_at < $start)""",
                       params).fetchall()[0]
+    # Customers created before the previous period are known since then at the latest: counted without stats.
+    # (Their first order may be earlier still, which changes nothing for these counts.)
+    early = int(row[0])
     sent = cur.execute("""
         SELECT sent_at >= $start AS cur, count(*), count(delivered_at) FROM messages
         WHERE sent_at >= $prev_start AND sent_at < $end GROUP BY ALL""", params).fetchall()
     by_period = {bool(r[0]): (int(r[1]), int(r[2])) for r in sent}
-    return {"cur": (row[0], row[2], row[4], row[6], *by_period.get(True, (0, 0))),
-            "prev": (row[1], row[3], row[5], row[7], *by_period.get(False, (0, 0)))}
+    return {"cur": (early + row[1], row[3], row[5], row[7], *by_period.get(True, (0, 0))),
+            "prev": (early + row[2], row[4], row[6], row[8], *by_period.get(False, (0, 0)))}
 
 
 def kpis(scan: PeriodScan) -> tuple[Kpi, ...]:
@@ -269,10 +285,3 @@ def kpis(scan: PeriodScan) -> tuple[Kpi, ...]:
         values["messages_sent"].append(int(sent))
         values["delivery_rate"].append(_ratio(int(delivered), int(sent)))
     return tuple(Kpi(key, *pair) for key, pair in values.items())
-
-
-def currencies(cur, period: Period) -> tuple[str, ...]:
-    """The currencies of the period's orders, sorted."""
-    rows = cur.execute("SELECT DISTINCT currency FROM orders WHERE ordered_at >= ? AND ordered_at < ? ORDER BY 1",
-                       [period.starts_at, period.ends_before]).fetchall()
-    return tuple(r[0] for r in rows)
