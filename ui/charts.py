@@ -43,7 +43,7 @@ def show_chart(fig: go.Figure, data: pl.DataFrame, title: str, key: str, height:
     if caption:
         left.caption(caption)
     stamp = datetime.now().strftime("%Y%m%d-%H%M")
-    right.download_button("Data (CSV)", data=lambda: frame_csv_bytes(data), file_name=f"{slug(title)}-{stamp}.csv",
+    right.download_button("CSV", data=lambda: frame_csv_bytes(data), file_name=f"{slug(title)}-{stamp}.csv",
                           mime="text/csv", key=f"{key}-csv", icon=":material/download:", on_click="ignore",
                           help=f"The numbers behind “{title}”. The camera button on the chart saves it as a PNG.",
                           width="stretch")

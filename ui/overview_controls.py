@@ -54,8 +54,11 @@ def overview_controls(store: Store) -> Choice:
         period = span.period(preset)
         middle.caption(period.label())
     with right:
-        compare = st.toggle("Compare with the previous period", value=True, key="home-compare",
-                            help=f"Deltas against {period.previous().label()}.")
+        everything = preset == "all"
+        compare = st.toggle("Compare with the previous period", value=not everything, key=f"home-compare-{everything}",
+                            disabled=everything,
+                            help="All time has no previous period to compare with." if everything
+                            else f"Deltas against {period.previous().label()}.")
         include_simulated = False
         if span.simulated_orders:
             include_simulated = st.toggle(

@@ -29,12 +29,12 @@ KPIS: dict[str, tuple[str, str, str]] = {
                                                 "first order, whichever came first."),
     "orders": ("Orders", "count", "Orders placed in the period, in any status."),
     "revenue": ("Revenue", "money", "Order amounts in the period, leaving out cancelled and returned orders."),
-    "avg_order_value": ("Avg. order value", "money", "Revenue divided by the orders that bring revenue."),
-    "repeat_rate": ("Repeat-purchase rate", "rate",
-                    "Of the customers who ordered in the period, the share who had ordered before "
+    "avg_order_value": ("Avg. order", "money", "Average order value: revenue divided by the orders that bring revenue."),
+    "repeat_rate": ("Repeat rate", "rate",
+                    "Repeat-purchase rate: of the customers who ordered in the period, the share who had ordered before "
                     "(earlier in the period or before it)."),
     "segments": ("Segments", "count", "Saved segments that existed on the period's last day."),
-    "campaigns": ("Campaigns launched", "count", "Campaigns launched in the period."),
+    "campaigns": ("Campaigns", "count", "Campaigns launched in the period."),
     "messages_sent": ("Messages sent", "count", "Messages handed to the delivery vendor in the period."),
     "delivery_rate": ("Delivery rate", "rate", "Of the messages sent in the period, the share delivered so far."),
 }

@@ -68,12 +68,14 @@ def test_tiles_equal_the_last_30_days_after_a_real_login():
     assert metric(at, "Orders").value == f"{orders:,}"
     assert_amount(metric(at, "Revenue").value, revenue)
     average = (revenue / revenue_orders).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    assert_amount(metric(at, "Avg. order value").value, average)
+    assert_amount(metric(at, "Avg. order").value, average)
     assert metric(at, "Orders").delta  # compared with the 30 days before
 
 
 def test_all_time_tiles_leave_cancelled_and_returned_orders_out_of_revenue():
     at = _all_time(signed_in())
+    assert not metric(at, "Orders").delta  # nothing before all time to compare with
+    assert at.toggle(key="home-compare-True").disabled
     customers, orders, revenue, revenue_orders = _db_figures(None)
     assert (customers, orders) == (120, 1500)
     assert 0 < revenue_orders < orders  # the exclusion is really exercised
@@ -145,9 +147,9 @@ def test_map_colours_countries_and_us_states():
 def test_every_chart_offers_its_data_and_comparison_can_be_turned_off():
     at = signed_in()
     assert len(at.get("plotly_chart")) == 4
-    assert [b.label for b in at.get("download_button")].count("Data (CSV)") == 4
+    assert [b.label for b in at.get("download_button")].count("CSV") == 4
     assert metric(at, "Orders").delta
-    at.toggle(key="home-compare").set_value(False).run()
+    at.toggle(key="home-compare-False").set_value(False).run()
     assert not at.exception and not metric(at, "Orders").delta
 
 
@@ -197,5 +199,5 @@ def test_page_with_only_customers_still_shows_the_no_orders_state(monkeypatch):
     at = page("pages/overview.py")
     assert not at.exception
     assert metric(at, "Customers").value == "1" and metric(at, "Orders").value == "0"
-    assert metric(at, "Avg. order value").value == "—"
+    assert metric(at, "Avg. order").value == "—"
     assert any("No orders in" in str(i.value) for i in at.info)
