@@ -40,10 +40,13 @@ ZERO = Decimal("0.00")
 def check_window(days: object) -> int:
     """The attribution window in whole days (1 to 90); ValidationError with a plain message otherwise."""
     try:
-        value = int(str(days).strip())
-        if str(days).strip() not in (str(value), f"{value}.0"):
+        if isinstance(days, bool):
             raise ValueError
-    except (TypeError, ValueError):
+        number = float(str(days).strip())
+        if not number.is_integer():
+            raise ValueError
+        value = int(number)
+    except (TypeError, ValueError, OverflowError):
         raise ValidationError({"window_days": "The attribution window must be a whole number of days."}) from None
     if not MIN_WINDOW_DAYS <= value <= MAX_WINDOW_DAYS:
         raise ValidationError({"window_days": f"The attribution window must be between {MIN_WINDOW_DAYS} and "

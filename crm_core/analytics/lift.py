@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-Z95 = 1.959963984540054  # the two-sided 95% quantile of the normal distribution
+Z95 = 1.96  # the two-sided 95% quantile of the normal distribution, as the textbook rounds it
 MIN_EVENTS = 5  # conversions and non-conversions each group needs before the interval means anything
 
 VERDICTS = {
