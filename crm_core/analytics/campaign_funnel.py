@@ -1,7 +1,8 @@
 """One campaign's performance: the delivery funnel (targeted -> sent -> delivered -> opened -> clicked ->
 converted), failures by reason, cumulative metrics over time since launch, and its attribution and lift.
-`performance` reads everything the campaign page shows in one cursor (one scan of the campaign's messages per
-figure, one join of its people with the orders in reach of the window)."""
+`performance` reads everything the campaign page shows in one cursor: one scan of the campaign's messages for
+the stage counts and hourly events, one for the failures, and one join of its people with the orders in reach
+of the window; the bucket of the chart is chosen from the span at hour precision."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -72,12 +73,28 @@ def tracks_opens(campaign: Campaign) -> bool:
     return campaign.vendor.rates(campaign.channel)[0] > 0
 
 
-def _counts(cur: duckdb.DuckDBPyConnection, campaign_id: int) -> dict:
-    row = cur.execute("""SELECT count(*), count(sent_at), count(delivered_at), count(opened_at), count(clicked_at),
-                                max(sent_at), max(greatest(sent_at, delivered_at, opened_at, clicked_at, failed_at))
-                         FROM messages WHERE campaign_id = ?""", [campaign_id]).fetchall()[0]
-    keys = ("targeted", "sent", "delivered", "opened", "clicked", "last_sent", "last_event")
-    return dict(zip(keys, row))
+_KINDS = {0b0111: "sent", 0b1011: "delivered", 0b1101: "opened", 0b1110: "clicked"}  # grouping() bits: sets left out
+
+
+def message_events(cur: duckdb.DuckDBPyConnection, campaign_id: int) -> tuple[dict, pl.DataFrame]:
+    """One scan of the campaign's messages: the stage counts and the last send, and how many were sent,
+    delivered, opened and clicked in each hour (bucket, kind, n); `last_event` is the latest such hour."""
+    frame = cur.sql("""
+        SELECT grouping(s, d, o, k) AS g, coalesce(s, d, o, k) AS hour, count(*) AS n, max(sent_at) AS last_sent
+        FROM (SELECT sent_at, epoch_us(sent_at) // 3600000000 AS s, epoch_us(delivered_at) // 3600000000 AS d,
+                     epoch_us(opened_at) // 3600000000 AS o, epoch_us(clicked_at) // 3600000000 AS k
+              FROM messages WHERE campaign_id = ?)
+        GROUP BY GROUPING SETS ((), (s), (d), (o), (k))""", params=[campaign_id]).pl()
+    total = frame.filter(pl.col("g") == 0b1111)
+    events = (frame.filter((pl.col("g") != 0b1111) & pl.col("hour").is_not_null())
+              .select(pl.from_epoch(pl.col("hour") * 3600, time_unit="s").cast(pl.Datetime("us")).alias("bucket"),
+                      pl.col("g").replace_strict(_KINDS, return_dtype=pl.String).alias("kind"),
+                      pl.col("n").cast(pl.Int64)))
+    counts: dict = {"targeted": int(total["n"].sum() or 0), "last_sent": total["last_sent"].max(),
+                    "last_event": events["bucket"].max()}
+    for kind in _KINDS.values():
+        counts[kind] = int(events.filter(pl.col("kind") == kind)["n"].sum() or 0)
+    return counts, events
 
 
 def funnel_frame(counts: dict[str, int], opens: bool = True) -> pl.DataFrame:
@@ -110,32 +127,19 @@ def choose_bucket(launched_at: datetime, last: datetime | None) -> str:
     return "hour" if last is None or last - launched_at <= HOURLY_UP_TO else "day"
 
 
-def over_time(cur: duckdb.DuckDBPyConnection, campaign_id: int, launched_at: datetime, bucket: str,
-              conversions: pl.Series) -> pl.DataFrame:
-    """Cumulative sent, delivered, opened, clicked and converted at the end of each bucket since launch.
-
-    `conversions` holds the time of each converted recipient's first attributed order."""
-    unit = {"hour": "hour", "day": "day"}[bucket]  # a registry value, never user text
-    counted = cur.sql(f"""
-        SELECT grouping(s, d, o, k) AS g, coalesce(s, d, o, k) AS bucket, count(*) AS n FROM (
-            SELECT date_trunc('{unit}', sent_at) AS s, date_trunc('{unit}', delivered_at) AS d,
-                   date_trunc('{unit}', opened_at) AS o, date_trunc('{unit}', clicked_at) AS k
-            FROM messages WHERE campaign_id = ?)
-        GROUP BY GROUPING SETS ((s), (d), (o), (k)) HAVING coalesce(s, d, o, k) IS NOT NULL""",
-                      params=[campaign_id]).pl()
-    # grouping() sets a bit for each column left out: only s kept -> 0b0111, only d -> 0b1011, ...
-    kinds = {0b0111: "sent", 0b1011: "delivered", 0b1101: "opened", 0b1110: "clicked"}
-    events = counted.with_columns(pl.col("g").replace_strict(kinds, return_dtype=pl.String).alias("kind"))
-    converted = (pl.DataFrame({"at": conversions.cast(pl.Datetime("us"))})
-                 .select(pl.col("at").dt.truncate(f"1{unit[0]}").alias("bucket"))
-                 .group_by("bucket").agg(pl.len().cast(pl.Int64).alias("n"))
-                 .with_columns(pl.lit("converted").alias("kind")))
-    events = pl.concat([events.select("bucket", "kind", pl.col("n").cast(pl.Int64)),
-                        converted.select("bucket", "kind", "n")])
-    start = pl.Series([launched_at]).cast(pl.Datetime("us")).dt.truncate(f"1{unit[0]}")[0]
-    end = max([start, *events["bucket"].to_list()])
+def over_time(events: pl.DataFrame, launched_at: datetime, bucket: str, conversions: pl.Series) -> pl.DataFrame:
+    """Cumulative sent, delivered, opened, clicked and converted at the end of each bucket since launch, from the
+    hourly message events and the time of each converted recipient's first attributed order."""
+    every = {"hour": "1h", "day": "1d"}[bucket]
+    converted = pl.DataFrame({"bucket": conversions.cast(pl.Datetime("us")), "kind": "converted", "n": 1},
+                             schema={"bucket": pl.Datetime("us"), "kind": pl.String, "n": pl.Int64})
+    rows = (pl.concat([events.select("bucket", "kind", "n"), converted])
+            .with_columns(pl.col("bucket").dt.truncate(every))
+            .group_by("bucket", "kind").agg(pl.col("n").sum()))
+    start = pl.Series([launched_at]).cast(pl.Datetime("us")).dt.truncate(every)[0]
+    end = max([start, *rows["bucket"].to_list()])
     axis = pl.DataFrame({"bucket": pl.datetime_range(start, end, BUCKETS[bucket], eager=True, time_unit="us")})
-    wide = events.pivot(on="kind", index="bucket", values="n") if not events.is_empty() else pl.DataFrame(
+    wide = rows.pivot(on="kind", index="bucket", values="n") if not rows.is_empty() else pl.DataFrame(
         schema={"bucket": pl.Datetime("us")})
     frame = axis.join(wide, on="bucket", how="left")
     steps = BUCKETS[bucket].total_seconds()
@@ -157,7 +161,7 @@ def performance(store: Store, campaign_id: int, window_days: int = DEFAULT_WINDO
     window = check_window(window_days)
     campaign = get_campaign(store, campaign_id)
     with store.cursor() as cur:
-        counts = _counts(cur, campaign.id)
+        counts, events = message_events(cur, campaign.id)
         simulated = _simulated_count(cur, campaign.id)
         failures = failures_by_reason(cur, campaign.id)
         if campaign.launched_at is None:
@@ -172,7 +176,7 @@ def performance(store: Store, campaign_id: int, window_days: int = DEFAULT_WINDO
                                         & pl.col(first).is_not_null())[first]
         last = max([t for t in (counts["last_event"], conversions.max()) if t is not None], default=None)
         bucket = choose_bucket(campaign.launched_at, last)
-        timeline = over_time(cur, campaign.id, campaign.launched_at, bucket, conversions)
+        timeline = over_time(events, campaign.launched_at, bucket, conversions)
     counts["converted"] = attribution.converted
     return Performance(campaign.id, campaign.launched_at, funnel_frame(counts, tracks_opens(campaign)), failures,
                        timeline, bucket, attribution, simulated)
