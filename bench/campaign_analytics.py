@@ -8,7 +8,7 @@ data (so real orders fall in its attribution window), delivered by the worker wi
 vendor's latency 0, no throttle, no simulated errors), then its simulated conversions are drawn (timed once).
 A second campaign is launched (not delivered) for the comparison.
 
-Timed, median of --repeat runs after 2 warm-ups, in this process:
+Timed, median of --repeat rounds after 2 warm-up rounds (each round calls every variant once), in this process:
 - render: `crm_core.analytics.campaign_funnel.performance` (funnel counts, failures by reason, attribution and
   lift, metrics over time, simulated-orders count) with the 7-day window, simulated orders left out; also with
   them counted, and with a 90-day window; and each of its queries alone;
@@ -134,10 +134,17 @@ def _parts(store: Store, campaign_id: int, repeat: int) -> dict[str, float]:
     return {k: summary(v)["median"] for k, v in out.items()}
 
 
-def _series(call, repeat: int) -> tuple[dict[str, float], Any]:
-    for _ in range(2):
-        result = call()
-    return summary([timed(call)[0] for _ in range(repeat)]), result
+def _rounds(calls: dict[str, Any], repeat: int) -> tuple[dict[str, dict[str, float]], dict[str, Any]]:
+    """Time each call `repeat` times after 2 warm-up rounds, in rounds (one of each per round), so that the
+    machine's other load falls on all of them alike."""
+    samples: dict[str, list[float]] = {k: [] for k in calls}
+    results: dict[str, Any] = {}
+    for n in range(repeat + 2):
+        for key, call in calls.items():
+            ms, results[key] = timed(call)
+            if n >= 2:
+                samples[key].append(ms)
+    return {k: summary(v) for k, v in samples.items()}, results
 
 
 def measure(path: Path, scale: str, repeat: int) -> dict[str, Any]:
@@ -157,10 +164,13 @@ def measure(path: Path, scale: str, repeat: int) -> dict[str, Any]:
     simulate_ms, simulated = timed(lambda: simulate_conversions(store, cid, clock()))
     second = _campaign(store, segment_id, "Bench analytics 2")
     launch_campaign(store, second, "bench", clock())
-    render, perf = _series(lambda: cf.performance(store, cid, 7, False), repeat)
-    render_sim, perf_sim = _series(lambda: cf.performance(store, cid, 7, True), repeat)
-    render_90, _ = _series(lambda: cf.performance(store, cid, 90, False), repeat)
-    compare, _ = _series(lambda: compare_campaigns(store, [cid, second], 7, False), max(3, repeat // 2))
+    calls = {"render": lambda: cf.performance(store, cid, 7, False),
+             "render_simulated": lambda: cf.performance(store, cid, 7, True),
+             "render_90d": lambda: cf.performance(store, cid, 90, False),
+             "compare": lambda: compare_campaigns(store, [cid, second], 7, False)}
+    times, results = _rounds(calls, repeat)
+    render, render_sim, render_90, compare = (times[k] for k in calls)
+    perf, perf_sim = results["render"], results["render_simulated"]
     parts = _parts(store, cid, repeat)
     naive_ms, slow = timed(lambda: naive(store, cid, 7))
     a = perf.attribution
