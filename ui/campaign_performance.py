@@ -2,6 +2,8 @@
 the funnel, recipients against the holdout with a plain verdict, metrics over time and failures by reason."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
@@ -77,8 +79,8 @@ def _simulated_toggle(perf: Performance, key: str) -> None:
         return
     st.toggle("Include simulated orders", key=f"{key}-simulated",
               help="Orders the vendor simulator made up for demo campaigns. Real revenue figures leave them out.")
-    st.caption(f"{perf.simulated_orders:,} simulated orders belong to this campaign"
-               f" ({a.simulated_in_window:,} in the window). Real revenue figures exclude them"
+    st.caption(f"{perf.simulated_orders:,} orders were simulated for this campaign; {a.simulated_in_window:,} "
+               "simulated orders (of any campaign) fall in its window. Real revenue figures exclude them"
                + (": the figures below count them." if a.include_simulated else "; they are left out below."))
 
 
@@ -106,6 +108,7 @@ def _headline(a: Attribution) -> None:
 
 def _funnel(perf: Performance, key: str) -> None:
     frame = perf.funnel
+    st.markdown("**Delivery funnel**")
     fig = go.Figure(go.Funnel(y=frame["label"].to_list(), x=frame["count"].to_list(),
                               textinfo="value+percent initial", hovertemplate="%{y}: %{x:,}<extra></extra>"))
     a = perf.attribution
@@ -146,15 +149,19 @@ def _over_time(perf: Performance, key: str) -> None:
     if frame.is_empty():
         return
     unit = "hour" if perf.bucket == "hour" else "day"
+    st.markdown(f"**Over time** · per {unit} since the launch")
     fig = go.Figure()
     drawn = plot_frame(frame)
+    step = timedelta(hours=1) if unit == "hour" else timedelta(days=1)
+    # Each count is as of the end of its bucket; the lines start from zero at the start of the first one.
+    x = [drawn["bucket"][0], *(b + step for b in drawn["bucket"].to_list())]
     for column in OVER_TIME:
-        fig.add_trace(go.Scatter(x=drawn["bucket"].to_list(), y=drawn[column].to_list(), mode="lines+markers",
-                                 name=STAGE_LABELS.get(column, column.capitalize()), line_shape="hv"))
+        fig.add_trace(go.Scatter(x=x, y=[0, *drawn[column].to_list()], mode="lines+markers",
+                                 name=STAGE_LABELS.get(column, column.capitalize())))
     fig.update_layout(xaxis_title=f"Time (UTC, per {unit})", yaxis_title="Messages / customers, cumulative")
     show_chart(fig, frame, "Campaign metrics over time", key=f"{key}-time",
-               caption=f"Cumulative counts at the end of each {unit} since the launch; converted at each "
-                       "recipient's first attributed order.")
+               caption=f"Cumulative counts at the end of each {unit} (UTC); converted at each recipient's first "
+                       "attributed order.")
 
 
 def _failures(perf: Performance, key: str) -> None:
@@ -162,6 +169,7 @@ def _failures(perf: Performance, key: str) -> None:
     if frame.is_empty():
         st.caption("No message failed.")
         return
+    st.markdown("**Failures by reason**")
     fig = go.Figure()
     for when_failed in frame["when"].unique(maintain_order=True).to_list():
         part = frame.filter(pl.col("when") == when_failed)
