@@ -143,3 +143,20 @@ def test_compare_campaigns_side_by_side():
         assert [round(v, 9) for v in shown[column]] == [round(v, 9) for v in expected[column].to_list()], column
     assert shown["verdict"].iloc[1] == "no holdout"
     assert _charts(at) == 1
+
+
+def test_the_editor_turns_simulated_conversions_on():
+    from crm_core.campaigns.editing import campaign_by_name
+    at = page(CAMPAIGNS)
+    button(at, "New campaign").click().run()
+    at.text_input(key="cmp-f-name").input("Demo sale").run()
+    at.radio(key="cmp-f-source").set_value("rule").run()
+    assert at.number_input(key="cmp-f-v-clicked_conversion_rate").disabled  # greyed out while off
+    at.toggle(key="cmp-f-v-simulate_conversions").set_value(True).run()
+    at.number_input(key="cmp-f-v-clicked_conversion_rate").set_value(40.0).run()
+    at.number_input(key="cmp-f-v-order_amount_max").set_value(90.0).run()
+    button(at, "Save draft").click().run()
+    assert not at.exception
+    vendor = campaign_by_name(db(), "Demo sale").vendor
+    assert vendor.simulate_conversions is True and vendor.clicked_conversion_rate == 0.4
+    assert vendor.order_amount_max == 90.0 and vendor.holdout_conversion_rate == 0.02
