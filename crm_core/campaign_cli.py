@@ -1,4 +1,4 @@
-"""`python -m crm_core campaign list|show|launch|log` and `python -m crm_core worker`: campaigns, headless."""
+"""`python -m crm_core campaign list|show|launch|log|performance` and `python -m crm_core worker`: campaigns, headless."""
 from __future__ import annotations
 
 import argparse
@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+from crm_core.analytics.attribution import DEFAULT_WINDOW_DAYS
+from crm_core.analytics.campaign_funnel import Performance, performance
 from crm_core.campaigns.delivery import DeliveryWorker, TickReport
 from crm_core.campaigns.editing import campaign_by_name
 from crm_core.campaigns.lifecycle import launch_campaign
@@ -19,7 +21,7 @@ from crm_core.store import Store
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register the campaign and worker commands on the main parser."""
-    camp = sub.add_parser("campaign", help="list, show, launch campaigns or export their log")
+    camp = sub.add_parser("campaign", help="list, show, launch campaigns, export their log, measure them")
     actions = camp.add_subparsers(dest="campaign_command", required=True)
     actions.add_parser("list", help="campaigns, newest first, with their delivery counts")
     show = actions.add_parser("show", help="one campaign's status and live counts")
@@ -33,6 +35,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     log.add_argument("name")
     log.add_argument("--out", type=Path, required=True)
     log.add_argument("--format", choices=sorted(FORMATS), default=None, help="default: from the file extension")
+    perf = actions.add_parser("performance", help="a campaign's funnel, conversions, revenue and lift")
+    perf.add_argument("name")
+    perf.add_argument("--window", default=DEFAULT_WINDOW_DAYS, help="attribution window in days (1 to 90)")
+    perf.add_argument("--include-simulated", action="store_true", help="count the simulator's made-up orders")
     work = sub.add_parser("worker", help="deliver running and scheduled campaigns (Ctrl-C stops)")
     work.add_argument("--until-idle", action="store_true",
                       help="exit when no campaign is running or scheduled and every receipt is in")
@@ -60,6 +66,9 @@ def run_campaign(store: Store, args: argparse.Namespace) -> int:
         print(f"{campaign.name}: {STATUS_LABELS[campaign.status]}"
               + (f" ({campaign.status_reason})" if campaign.status_reason else ""))
         print(_line(delivery_counts(store, campaign.id)))
+        return 0
+    if args.campaign_command == "performance":
+        _print_performance(performance(store, campaign.id, args.window, args.include_simulated), campaign.name)
         return 0
     if args.campaign_command == "log":
         fmt = args.format or ("parquet" if args.out.suffix.lower() == ".parquet" else "csv")
@@ -94,6 +103,19 @@ def run_campaign(store: Store, args: argparse.Namespace) -> int:
         print("stopped waiting: delivery goes on the next time a worker (or the app) runs", file=sys.stderr)
         return 3
     return 0
+
+
+def _print_performance(perf: Performance, name: str) -> None:
+    a = perf.attribution
+    if a is None:
+        print(f"{name}: not launched yet, nothing to measure")
+        return
+    print(f"{name}: attribution window {a.window_days} days, simulated orders "
+          + (f"counted ({a.simulated_counted:,})" if a.include_simulated else "left out"))
+    print("  " + "  ".join(f"{r['stage']} {r['count']:,}" + (f" ({r['rate']:.1%} of {r['base']})" if r["rate"] is not None
+                                                            else "") for r in perf.funnel.iter_rows(named=True)))
+    print(f"  attributed revenue {a.revenue:,.2f} from {a.orders:,} orders")
+    print(f"  {a.lift.sentence()}")
 
 
 def run_worker(store: Store, args: argparse.Namespace) -> int:

@@ -39,7 +39,20 @@ VENDOR_LABELS = {
     "transient_error_rate": ("Sends answered 'try again later' (%)", "Retried with a growing delay."),
     "max_attempts": ("Attempts before a message fails", "How often a 'try again later' send is retried."),
     "receipt_failure_rate": ("Receipt posts lost on the way (%)", "Lost posts are posted again later."),
+    "simulate_conversions": ("Simulate conversions", "Once the campaign has ended and its receipts are in, some "
+                             "recipients and holdout customers place an order (flagged as simulated), so the "
+                             "funnel and the lift can be seen. Real revenue figures leave them out."),
+    "clicked_conversion_rate": ("Order rate of clickers (%)", "Recipients who clicked and then order."),
+    "other_conversion_rate": ("Order rate of other recipients (%)", "Recipients who got the message, did not "
+                              "click, and order anyway."),
+    "holdout_conversion_rate": ("Order rate without a message (%)", "The baseline: holdout customers (and "
+                                "recipients whose message never went out) who order anyway."),
+    "order_amount_min": ("Simulated order amount from", "Amounts are drawn evenly between these, in the "
+                         "workspace's main currency."),
+    "order_amount_max": ("…to", "The largest simulated order amount."),
 }
+CONVERSION_FIELDS = ("simulate_conversions", "clicked_conversion_rate", "other_conversion_rate",
+                     "holdout_conversion_rate", "order_amount_min", "order_amount_max")
 
 
 def _percent(value: float | None) -> float | None:
@@ -159,7 +172,7 @@ def vendor_settings(current: dict[str, Any], channel: str) -> None:
                "each one sent or failed, and later sends receipts (delivered, opened, clicked, or failed with a "
                f"reason). {CHANNELS[channel].label}'s usual rates: {opens:.0%} opened, {clicks:.0%} clicked.")
     cols = st.columns(2)
-    for i, f in enumerate(fields(VendorSettings)):
+    for i, f in enumerate(f for f in fields(VendorSettings) if f.name not in CONVERSION_FIELDS):
         label, help_text = VENDOR_LABELS.get(f.name, (f.name.replace("_", " ").capitalize(), None))
         key = K + "v-" + f.name
         with cols[i % 2]:
@@ -173,6 +186,26 @@ def vendor_settings(current: dict[str, Any], channel: str) -> None:
                 st.number_input(label, min_value=0.0, max_value=86_400.0, step=1.0, format="%.1f", key=key,
                                 help=help_text)
             field_error(f"vendor.{f.name}", current.get(f"vendor.{f.name}"), f"vendor.{f.name}")
+    _conversion_settings(current)
+
+
+def _conversion_settings(current: dict[str, Any]) -> None:
+    """The simulated conversions: on/off, then the rates and amounts (drawn always, greyed out when off)."""
+    label, help_text = VENDOR_LABELS["simulate_conversions"]
+    on = st.toggle(label, key=K + "v-simulate_conversions", help=help_text)
+    field_error("vendor.simulate_conversions", current.get("vendor.simulate_conversions"),
+                "vendor.simulate_conversions")
+    cols = st.columns(2)
+    for i, name in enumerate(CONVERSION_FIELDS[1:]):
+        label, help_text = VENDOR_LABELS[name]
+        with cols[i % 2]:
+            if name.endswith("_rate"):
+                st.number_input(label, min_value=0.0, max_value=100.0, step=1.0, format="%.1f", key=K + "v-" + name,
+                                help=help_text, disabled=not on)
+            else:
+                st.number_input(label, min_value=0.01, max_value=1_000_000.0, step=5.0, format="%.2f",
+                                key=K + "v-" + name, help=help_text, disabled=not on)
+            field_error(f"vendor.{name}", current.get(f"vendor.{name}"), f"vendor.{name}")
 
 
 def variables_help(catalog: Catalog) -> None:

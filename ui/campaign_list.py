@@ -8,6 +8,7 @@ from crm_core.campaigns.model import CHANNELS, STATUS_LABELS
 from crm_core.campaigns.reporting import campaign_history, log_export_query
 from crm_core.store import Store
 from ui.auth import CurrentUser
+from ui.campaign_compare import compare_view
 from ui.campaign_form import OPEN_KEY
 from ui.campaign_format import plain, status_badge
 from ui.campaign_live import duplicate
@@ -67,6 +68,7 @@ def campaign_list(store: Store, user: CurrentUser) -> None:
                          key="cmp-table", placeholder="—", column_order=list(HISTORY_COLUMNS), column_config=HISTORY_COLUMNS)
     if event.selection.rows:
         _selected(store, history.row(event.selection.rows[0], named=True), user)
+    compare_view(store, history)
 
 
 def _selected(store: Store, row: dict, user: CurrentUser) -> None:

@@ -13,6 +13,7 @@ from crm_core.validation import NotFoundError, ValidationError
 from ui.auth import CurrentUser
 from ui.campaign_format import count, pct, plain
 from ui.campaign_log import communication_log_view
+from ui.campaign_performance import performance_view
 from ui.widgets import flash
 
 ACTIONS = {"pause": ("Pause", ":material/pause:", "Campaign paused: nothing more is sent until you resume it."),
@@ -38,6 +39,10 @@ def live_view(store: Store, campaign: Campaign, user: CurrentUser) -> None:
         _counts(delivery_counts(store, campaign.id), campaign.status)
     if user.can_write:
         _actions(store, campaign, user)
+    performance_view(store, campaign, user)
+    if still_changing(store, campaign):
+        st.button("Refresh the figures", icon=":material/refresh:", type="tertiary", key="cmp-perf-refresh",
+                  help="Performance is read when the page opens; the counts above refresh by themselves.")
     with st.expander("Lifecycle", icon=":material/timeline:"):
         events = campaign_events(store, campaign.id)
         st.dataframe(events, hide_index=True, width="stretch", key="cmp-events", placeholder="—", column_config={

@@ -17,6 +17,7 @@ from ui.campaign_editor import editor, is_dirty
 from ui.campaign_form import VENDOR_LABELS
 from ui.campaign_format import audience_source, channel_label, plain, status_badge
 from ui.campaign_live import live_view
+from ui.campaign_performance import performance_view
 from ui.campaign_prelaunch import before_launch
 
 
@@ -58,6 +59,8 @@ def campaign_screen(store: Store, param: str, user: CurrentUser) -> None:
         summary(store, campaign)
         st.divider()
         before_launch(store, campaign, user)
+    if campaign.status in (DRAFT, SCHEDULED):
+        performance_view(store, campaign, user)  # says what will show once launched
     else:
         live_view(store, campaign, user)
         with st.expander("Message and settings", icon=":material/description:"):
@@ -92,5 +95,12 @@ def summary(store: Store, campaign: Campaign, nested: bool = False) -> None:
     with st.container() if nested else st.expander("Vendor simulator", icon=":material/science:"):
         st.dataframe(pl.DataFrame({
             "setting": [VENDOR_LABELS.get(k, (k, ""))[0].replace(" (%)", "") for k in vendor],
-            "value": [(f"{v:.1%}" if k.endswith("_rate") else f"{v:g}") for k, v in vendor.items()],
+            "value": [_setting(k, v) for k, v in vendor.items()],
         }), hide_index=True, key="cmp-vendor-summary", column_config={"setting": "Setting", "value": "Value"})
+
+
+def _setting(key: str, value) -> str:
+    """A vendor setting as shown: rates in %, on/off, numbers as typed."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return f"{value:.1%}" if key.endswith("_rate") else f"{value:g}"

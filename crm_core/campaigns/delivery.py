@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from crm_core.campaigns import vendor
+from crm_core.campaigns import conversions, vendor
 from crm_core.campaigns.editing import get_campaign
 from crm_core.campaigns.lifecycle import fail_campaign, launch_campaign, transition
 from crm_core.campaigns.model import RUNNING, SCHEDULED, Campaign, TransitionError
@@ -39,11 +39,12 @@ class TickReport:
     sent: int = 0
     receipts: int = 0
     finished: int = 0
+    simulated: int = 0  # campaigns whose simulated conversions were drawn
 
     @property
     def busy(self) -> bool:
         """Whether the pass did anything (the loop goes again at once when it did a full batch)."""
-        return bool(self.launched or self.sent or self.receipts or self.finished)
+        return bool(self.launched or self.sent or self.receipts or self.finished or self.simulated)
 
 
 class DeliveryWorker:
@@ -54,6 +55,7 @@ class DeliveryWorker:
         self._allowance: dict[int, float] = {}
         self._last: dict[int, datetime] = {}
         self._errors: dict[int, int] = {}
+        self._simulation_failed: set[int] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -69,7 +71,23 @@ class DeliveryWorker:
         posted = vendor.send_due_receipts(self.store, now, lambda batch: apply_receipts(self.store, batch, now))
         report.receipts = posted.posted
         report.finished = self._finish(now)
+        report.simulated = self._simulate(now)
         return report
+
+    def _simulate(self, now: datetime) -> int:
+        """Draw the simulated conversions of ended campaigns that asked for them, once their receipts are in
+        (each in its own transaction; a campaign whose drawing fails is left alone by this worker)."""
+        done = 0
+        for campaign_id in conversions.due_campaigns(self.store):
+            if campaign_id in self._simulation_failed:
+                continue
+            try:
+                conversions.simulate_conversions(self.store, campaign_id, now)
+                done += 1
+            except Exception:  # noqa: BLE001 - a demo feature must not stop delivery
+                log.exception("simulated conversions of campaign %s failed", campaign_id)
+                self._simulation_failed.add(campaign_id)
+        return done
 
     def _launch_due(self, campaign_id: int, now: datetime) -> int:
         try:

@@ -85,6 +85,15 @@ class VendorSettings:
     transient_error_rate: float = 0.02  # sends answered "try again later" (retried)
     max_attempts: int = 3  # sends tried before a message fails for good
     receipt_failure_rate: float = 0.02  # receipt deliveries that fail on the way and are retried
+    # Simulated conversions (off unless asked for): once the campaign has ended and its receipts are in, some
+    # recipients and holdout customers place an order (crm_core.campaigns.conversions), so the funnel's last
+    # step and the lift can be seen in a demo. Rates are shares of each group.
+    simulate_conversions: bool = False
+    clicked_conversion_rate: float = 0.25  # of recipients who clicked
+    other_conversion_rate: float = 0.04  # of the other recipients whose message was sent
+    holdout_conversion_rate: float = 0.02  # baseline: the holdout (and recipients whose message never went out)
+    order_amount_min: float = 20.0  # simulated orders' amounts, drawn evenly between these
+    order_amount_max: float = 150.0
 
     def rates(self, channel: str) -> tuple[float, float]:
         """The open and click rates for a channel (the channel's defaults when not set)."""
@@ -112,6 +121,12 @@ class VendorSettings:
             if raw is None and key in ("open_rate", "click_rate"):
                 values[key] = None
                 continue
+            if key == "simulate_conversions":
+                flag = _flag(raw)
+                if flag is None:
+                    errors[f"vendor.{key}"] = "must be on or off (true or false)"
+                values[key] = bool(flag)
+                continue
             try:
                 number = int(raw) if key == "max_attempts" else float(raw)
             except (TypeError, ValueError):
@@ -123,13 +138,28 @@ class VendorSettings:
                 errors[f"vendor.{key}"] = "must be between 0 and 86,400 seconds"
             elif key.endswith("rate") and not 0 <= number <= 1:
                 errors[f"vendor.{key}"] = "must be a share between 0 and 1 (0% to 100%)"
+            elif key.startswith("order_amount") and not 0.01 <= number <= 1_000_000:
+                errors[f"vendor.{key}"] = "must be an amount between 0.01 and 1,000,000"
             values[key] = number
         if errors:
             raise ValidationError(errors)
         settings = cls(**values)
         if settings.latency_min_seconds > settings.latency_max_seconds:
             raise ValidationError({"vendor.latency_min_seconds": "the shortest latency is longer than the longest"})
+        if settings.order_amount_min > settings.order_amount_max:
+            raise ValidationError({"vendor.order_amount_min": "the smallest order amount is larger than the largest"})
         return settings
+
+
+def _flag(raw: Any) -> bool | None:
+    """A stored or submitted on/off value; None when it is neither."""
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, (int, float)) and raw in (0, 1):
+        return bool(raw)
+    if isinstance(raw, str) and raw.strip().lower() in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+        return raw.strip().lower() in ("true", "1", "yes", "on")
+    return None
 
 
 @dataclass(frozen=True)

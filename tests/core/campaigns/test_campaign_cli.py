@@ -65,3 +65,21 @@ def test_launching_twice_is_refused(shop, capsys):
     assert main(["--db", db, "campaign", "launch", "Once", "--no-wait"]) == 0
     assert main(["--db", db, "campaign", "launch", "Once", "--no-wait"]) == 1
     assert "A running campaign cannot launch" in capsys.readouterr().err
+
+
+def test_performance_prints_the_funnel_and_the_lift(shop, capsys):
+    from crm_core.analytics.campaign_funnel import performance
+    store, db, ids = shop
+    cid = new_campaign(store, ids["everyone"], name="Measured", vendor=FAST, holdout_pct=20)
+    assert main(["--db", db, "campaign", "launch", "Measured"]) == 0
+    capsys.readouterr()
+    assert main(["--db", db, "campaign", "performance", "measured", "--window", "30"]) == 0
+    out = capsys.readouterr().out
+    perf = performance(store, cid, 30)
+    a = perf.attribution
+    assert out.splitlines()[0] == "Measured: attribution window 30 days, simulated orders left out"
+    assert f"targeted {perf.targeted:,}" in out and f"converted {a.converted:,}" in out
+    assert f"attributed revenue {a.revenue:,.2f} from {a.orders:,} orders" in out
+    assert a.lift.sentence() in out
+    assert main(["--db", db, "campaign", "performance", "Measured", "--window", "91"]) != 0
+    assert "between 1 and 90 days" in capsys.readouterr().err
