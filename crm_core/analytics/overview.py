@@ -12,7 +12,7 @@ Definitions (also the tiles' help texts, from KPIS):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -20,6 +20,7 @@ import polars as pl
 
 from crm_core.analytics.periods import Period
 from crm_core.stats import NON_REVENUE_STATUSES, REVENUE_CONDITION
+from crm_core.store import used_params
 
 # key -> (label, kind, help); kind: count | money | rate. One table drives the tiles, their help and the tests.
 KPIS: dict[str, tuple[str, str, str]] = {
@@ -100,13 +101,17 @@ def real_orders(include_simulated: bool, alias: str = "o") -> str:
     return f"{alias}.id NOT IN (SELECT order_id FROM simulated_orders)"
 
 
-def _bucket_index(bucket: str, column: str) -> str:
-    """SQL for the 0-based bucket number of a timestamp column, counted from the period's first bucket ($start)."""
+def _bucket_index(bucket: str, column: str, in_period: bool = False) -> str:
+    """SQL for the 0-based bucket number of a timestamp column, counted from the period's first bucket ($start; for
+    a column known to be inside the period, from $first_bucket with integer arithmetic, which is cheaper)."""
+    if bucket == "month":
+        return f"((year({column}) - year($start::TIMESTAMP)) * 12 + month({column}) - month($start::TIMESTAMP))"
+    if in_period:  # never before $first_bucket, so the integer division needs no floor
+        width = 86_400_000_000 * (7 if bucket == "week" else 1)
+        return f"((epoch_us({column}) - epoch_us($first_bucket::TIMESTAMP)) // {width})"
     if bucket == "day":
         return f"({column}::DATE - $start::DATE)"
-    if bucket == "week":
-        return f"((date_trunc('week', {column})::DATE - date_trunc('week', $start::TIMESTAMP)::DATE) // 7)"
-    return f"datediff('month', date_trunc('month', $start::TIMESTAMP), date_trunc('month', {column}))"
+    return f"((date_trunc('week', {column})::DATE - date_trunc('week', $start::TIMESTAMP)::DATE) // 7)"
 
 
 def bucket_starts(period: Period, bucket: str) -> list[date]:
@@ -139,20 +144,22 @@ class PeriodScan:
         self.starts = bucket_starts(period, bucket)
         self.real = real_orders(include_simulated)
         self.params = {"start": period.starts_at, "end": period.ends_before}
+        staged = {**self.params, "first_bucket": datetime.combine(self.starts[0], time.min)}
         # Each buyer's buckets as bits (up to 64 buckets: two months of days, a year of weeks, 5 years of months).
-        mask = (f"bit_or(1::UBIGINT << {_bucket_index(bucket, 'o.ordered_at')}::UBIGINT)"
-                if len(self.starts) <= 64 else "NULL::UBIGINT")
-        cur.execute(f"""CREATE OR REPLACE TEMP TABLE overview_buyers AS
+        index = _bucket_index(bucket, "o.ordered_at", in_period=True)
+        mask = f"bit_or(1::UBIGINT << {index}::UBIGINT)" if len(self.starts) <= 64 else "NULL::UBIGINT"
+        run = lambda sql, params: cur.execute(sql, used_params(sql, params))  # noqa: E731
+        run(f"""CREATE OR REPLACE TEMP TABLE overview_buyers AS
             SELECT o.customer_id, count(*) AS orders,
                    coalesce(sum(o.amount) FILTER (WHERE {REVENUE_CONDITION}), 0)::DECIMAL(18,2) AS revenue,
-                   max(o.ordered_at) AS last_order_at, {mask} AS buckets
+                   {mask} AS buckets
             FROM orders o WHERE o.ordered_at >= $start AND o.ordered_at < $end AND {self.real}
-            GROUP BY o.customer_id""", self.params)
+            GROUP BY o.customer_id""", staged)
         # (bucket, status, currency) -> orders, amount: a few hundred rows at most
-        self.cells = cur.execute(f"""
-            SELECT {_bucket_index(bucket, 'o.ordered_at')} AS k, o.status, o.currency, count(*), sum(o.amount)
+        self.cells = run(f"""
+            SELECT {index} AS k, o.status, o.currency, count(*), sum(o.amount)
             FROM orders o WHERE o.ordered_at >= $start AND o.ordered_at < $end AND {self.real}
-            GROUP BY ALL""", self.params).fetchall()
+            GROUP BY ALL""", staged).fetchall()
         previous = period.previous()
         self.before = cur.execute(f"""
             SELECT count(*), count(*) FILTER (WHERE b.n >= 2 OR s.first_order_at < $start), coalesce(sum(b.n), 0),
@@ -229,11 +236,15 @@ class PeriodScan:
 
     def top_customers(self, limit: int = 10) -> pl.DataFrame:
         """The buyers who brought the most revenue (id, name, email, country, orders, revenue, last_order_at)."""
-        return self.cur.sql("""
-            SELECT c.id, c.name, c.email, c.country, t.orders, t.revenue, t.last_order_at
-            FROM (SELECT * FROM overview_buyers ORDER BY revenue DESC, customer_id LIMIT $limit) t
-            JOIN customers c ON c.id = t.customer_id ORDER BY t.revenue DESC, c.id""",
-            params={"limit": int(limit)}).pl()
+        return self.cur.sql(f"""
+            WITH t AS (SELECT * FROM overview_buyers ORDER BY revenue DESC, customer_id LIMIT $limit)
+            SELECT c.id, c.name, c.email, c.country, t.orders, t.revenue, l.last_order_at
+            FROM t JOIN customers c ON c.id = t.customer_id
+            JOIN (SELECT o.customer_id, max(o.ordered_at) AS last_order_at FROM orders o
+                  WHERE o.customer_id IN (SELECT customer_id FROM t) AND o.ordered_at >= $start
+                        AND o.ordered_at < $end AND {self.real} GROUP BY 1) l ON l.customer_id = t.customer_id
+            ORDER BY t.revenue DESC, c.id""",
+            params={"limit": int(limit), **self.params}).pl()
 
 
 def _other_figures(cur, period: Period) -> dict[str, tuple]:
