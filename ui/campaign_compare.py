@@ -12,7 +12,7 @@ from crm_core.analytics.lift import VERDICTS
 from crm_core.campaigns.model import CHANNELS
 from crm_core.store import Store
 from crm_core.validation import ValidationError
-from ui.campaign_format import plain
+from ui.campaign_format import show_refusal
 from ui.charts import show_chart
 
 VERDICT_WORDS = {"higher": "higher", "lower": "lower", "no_clear_difference": "no clear difference",
@@ -55,8 +55,7 @@ def compare_view(store: Store, history: pl.DataFrame) -> None:
         try:
             frame = compare_campaigns(store, chosen, int(window), include)
         except ValidationError as exc:
-            for message in exc.errors.values():
-                st.error(plain(message), icon=":material/error:")
+            show_refusal(exc)
             return
         shown = frame.with_columns(
             pl.col("channel").replace_strict({k: c.label for k, c in CHANNELS.items()}, default=pl.col("channel")),

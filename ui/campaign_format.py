@@ -16,6 +16,12 @@ STATUS_ICONS = {"draft": ":material/edit_note:", "scheduled": ":material/schedul
 ERRORS_KEY = "cmp-errors"
 
 
+def show_refusal(exc: Exception) -> None:
+    """A core refusal as error lines in plain text: one per invalid field, or the exception's message."""
+    for message in getattr(exc, "errors", {}).values() or [str(exc)]:
+        st.error(plain(message), icon=":material/error:")
+
+
 def plain(text: Any) -> str:
     """Text shown inside markdown without letting it format, link or embed anything."""
     out = str(text)

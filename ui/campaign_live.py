@@ -11,7 +11,7 @@ from crm_core.campaigns.reporting import DeliveryCounts, campaign_events, delive
 from crm_core.store import Store
 from crm_core.validation import NotFoundError, ValidationError
 from ui.auth import CurrentUser
-from ui.campaign_format import count, pct, plain
+from ui.campaign_format import count, pct, plain, show_refusal
 from ui.campaign_log import communication_log_view
 from ui.campaign_performance import performance_view
 from ui.widgets import flash
@@ -137,12 +137,8 @@ def duplicate(store: Store, campaign_id: int, user: CurrentUser) -> None:
     """Copy a campaign into a new draft and open it (problems shown as messages)."""
     try:
         copy = duplicate_campaign(store, campaign_id, user.username)
-    except ValidationError as exc:
-        for message in exc.errors.values():
-            st.error(plain(message), icon=":material/error:")
-        return
-    except NotFoundError as exc:
-        st.error(plain(str(exc)))
+    except (ValidationError, NotFoundError) as exc:
+        show_refusal(exc)
         return
     flash("Campaign duplicated: this is the new draft")
     st.query_params["campaign"] = str(copy)

@@ -16,7 +16,7 @@ from crm_core.campaigns.model import Campaign
 from crm_core.store import Store
 from crm_core.validation import NotFoundError, ValidationError, utc_now
 from ui.auth import CurrentUser
-from ui.campaign_format import pct, plain
+from ui.campaign_format import pct, plain, show_refusal
 from ui.charts import plot_frame, show_chart
 from ui.widgets import flash, money
 
@@ -47,12 +47,8 @@ def performance_view(store: Store, campaign: Campaign, user: CurrentUser) -> Non
     include = bool(st.session_state.get(f"{key}-simulated", False))
     try:
         perf = _performance(store, str(store.path), store.versions()[0], campaign.id, int(window), include)
-    except ValidationError as exc:
-        for message in exc.errors.values():
-            st.error(plain(message), icon=":material/error:")
-        return
-    except NotFoundError as exc:
-        st.error(plain(str(exc)))
+    except (ValidationError, NotFoundError) as exc:
+        show_refusal(exc)
         return
     a = perf.attribution
     with right:

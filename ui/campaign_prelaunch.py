@@ -13,7 +13,7 @@ from crm_core.campaigns.previewing import LaunchPreview, LengthCheck, VariableBl
 from crm_core.store import Store
 from crm_core.validation import NotFoundError, ValidationError
 from ui.auth import CurrentUser
-from ui.campaign_format import plain, set_errors
+from ui.campaign_format import plain, set_errors, show_refusal
 from ui.campaign_form import K, form_input, send_at, watched
 from ui.campaign_live import cancel_button
 from ui.widgets import flash
@@ -35,8 +35,7 @@ def before_launch(store: Store, campaign: Campaign, user: CurrentUser, dirty: bo
     try:
         preview = _preview(store, str(store.path), campaign.id, campaign.updated_at, campaign)
     except ValidationError as exc:
-        for message in exc.errors.values():
-            st.error(plain(message), icon=":material/error:")
+        show_refusal(exc)
         st.caption("Fix the draft above and save it again." if campaign.status == DRAFT else
                    "Move the campaign back to draft to fix it.")
         if user.can_write and campaign.status == SCHEDULED:
@@ -191,8 +190,7 @@ def _schedule(store: Store, campaign: Campaign, user: CurrentUser, when: datetim
         schedule_campaign(store, campaign.id, when, user.username)
     except ValidationError as exc:
         set_errors(exc.errors, watched(form_input()))
-        for message in exc.errors.values():
-            st.error(plain(message), icon=":material/error:")
+        show_refusal(exc)
         return
     except (TransitionError, NotFoundError) as exc:
         st.error(plain(str(exc)), icon=":material/block:")
