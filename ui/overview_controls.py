@@ -37,9 +37,14 @@ def _bucket_choice(period: Period) -> str:
     return picked or auto
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def _span(path: str, versions: tuple[int, int], day: date, _store: Store) -> DataSpan:
+    return data_span(_store, day)
+
+
 def overview_controls(store: Store) -> Choice:
     """Draw the range picker row and return the user's choice."""
-    span = data_span(store, today())
+    span = _span(str(store.path), store.versions(), today(), store)
     left, middle, grouping, right = st.columns([2, 2, 2, 3], vertical_alignment="bottom")
     preset = left.selectbox("Date range", list(PRESETS), index=1, format_func=PRESETS.get, key="home-range")
     if preset == "custom":

@@ -6,7 +6,7 @@ from datetime import date
 import plotly.graph_objects as go
 import streamlit as st
 
-from crm_core.analytics.rfm import RfmResult, range_text, score_ranges, suggested_as_of
+from crm_core.analytics.rfm import RfmResult, range_text, rfm, score_ranges, suggested_as_of
 from crm_core.analytics.rfm_groups import GROUPS, SCORES
 from crm_core.analytics.rfm_segments import default_name, save_rfm_segment, select_cells
 from crm_core.segments.preview import today
@@ -17,6 +17,16 @@ from ui.widgets import money, run_save
 
 _SAVED = "rfm-saved"
 _GROUP_LABELS = {g.key: g.label for g in GROUPS}
+
+
+@st.cache_data(max_entries=16, show_spinner="Scoring customers…")
+def _scores(path: str, versions: tuple[int, int], as_of: date, include_simulated: bool, _store: Store) -> RfmResult:
+    return rfm(_store, as_of, include_simulated)
+
+
+def load_rfm(store: Store, as_of: date, include_simulated: bool) -> RfmResult:
+    """The RFM as of a date, computed again only after a write (picking a cell or typing a name costs no query)."""
+    return _scores(str(store.path), store.versions(), as_of, include_simulated, store)
 
 
 def rfm_controls(store: Store) -> tuple[date, bool]:
