@@ -111,7 +111,7 @@ def places_view(board: Dashboard, metric: str) -> None:
         center, zoom = _MAP_VIEW[places.outlines]
         fig = go.Figure(go.Choroplethmap(
             geojson=shapes, locations=mapped["outline"], z=mapped[metric], featureidkey="id",
-            colorscale="Blues", marker_line_width=0.6, colorbar={"title": {"text": label}},
+            marker_line_width=0.6, colorbar={"title": {"text": label}},
             customdata=mapped.select("location", "customers", "buyers", "orders", "revenue").rows(),
             hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]:,} customers · %{customdata[2]:,} buyers"
                           "<br>%{customdata[3]:,} orders · revenue %{customdata[4]:,.2f}<extra></extra>"))
