@@ -18,18 +18,18 @@ from ui.charts import show_chart
 VERDICT_WORDS = {"higher": "higher", "lower": "lower", "no_clear_difference": "no clear difference",
                  "too_small": "too small to tell", "no_holdout": "no holdout"}
 COLUMNS = {
-    "name": st.column_config.TextColumn("Campaign", width=160),
-    "channel": st.column_config.TextColumn("Channel", width=80),
-    "launched_at": st.column_config.DatetimeColumn("Launched (UTC)", format="YYYY-MM-DD HH:mm", width=130),
-    "recipients": st.column_config.NumberColumn("Recipients", format="localized", width=85),
-    **{k: st.column_config.NumberColumn(label, format="percent", width=80, help=f"{label}, {of}.")
+    "name": st.column_config.TextColumn("Campaign", width=130),
+    "channel": st.column_config.TextColumn("Channel", width=65),
+    "launched_at": st.column_config.DatetimeColumn("Launched (UTC)", format="YYYY-MM-DD HH:mm", width=120),
+    "recipients": st.column_config.NumberColumn("Recipients", format="localized", width=80),
+    **{k: st.column_config.NumberColumn(label, format="percent", width=75, help=f"{label}, {of}.")
        for k, (label, of) in COMPARED_RATES.items()},
-    "revenue": st.column_config.NumberColumn("Revenue", format="localized", width=95,
+    "revenue": st.column_config.NumberColumn("Revenue", format="localized", width=85,
                                              help="Attributed revenue: orders of sent recipients in the window."),
     "lift_pp": st.column_config.NumberColumn("Lift (pts)", format="%+.2f", width=75,
                                              help="Recipients' conversion rate minus the holdout's, in percentage "
                                                   "points."),
-    "verdict": st.column_config.TextColumn("Lift verdict", width=140, help=" ".join(VERDICTS.values())),
+    "verdict": st.column_config.TextColumn("Lift verdict", width=120, help=" ".join(VERDICTS.values())),
 }
 
 

@@ -46,7 +46,8 @@ def overview_controls(store: Store) -> Choice:
     """Draw the range picker row and return the user's choice."""
     span = _span(str(store.path), store.versions(), today(), store)
     left, middle, grouping, right = st.columns([2, 2, 2, 3], vertical_alignment="bottom")
-    preset = left.selectbox("Date range", list(PRESETS), index=1, format_func=PRESETS.get, key="home-range")
+    preset = left.selectbox("Date range", list(PRESETS), index=1, format_func=PRESETS.get, key="home-range",
+                            help="Whole days in UTC, the time zone every time is stored in.")
     if preset == "custom":
         default = span.period("30d")
         picked = middle.date_input("From – to", value=(default.start, default.end), key="home-custom",
