@@ -14,6 +14,7 @@ from crm_core.segments.rules import Group
 from crm_core.segments.workbench import Analysis
 from crm_core.store import Store
 from crm_core.validation import NotFoundError
+from ui.charts import show_chart
 from ui.segment_editor import problem_lines
 
 SAMPLE_COLUMNS = {
@@ -138,8 +139,7 @@ def size_history_view(history: pl.DataFrame) -> None:
         return
     fig = px.line(history.to_pandas(), x="measured_at", y="customers", markers=True,
                   labels={"measured_at": "Measured", "customers": "Customers"})
-    fig.update_layout(height=260, margin=dict(l=10, r=10, t=10, b=10))
-    st.plotly_chart(fig, width="stretch")
+    show_chart(fig, history, "Segment size over time", "seg-size-history", height=260)
 
 
 def overlap_view(matrix: pl.DataFrame) -> None:
@@ -150,7 +150,6 @@ def overlap_view(matrix: pl.DataFrame) -> None:
     names = wide["segment_a"].to_list()
     fig = px.imshow(wide.drop("segment_a").to_numpy(), x=names, y=names, text_auto=",d", aspect="auto",
                     color_continuous_scale="Blues", labels={"color": "Customers"})
-    fig.update_layout(height=120 + 40 * len(names), margin=dict(l=10, r=10, t=10, b=10))
-    st.plotly_chart(fig, width="stretch")
-    st.caption("Each cell: customers in both the row's and the column's segment; the diagonal is each "
-               "segment's size.")
+    show_chart(fig, matrix, "Segment overlap", "seg-overlap", height=120 + 40 * len(names),
+               caption="Each cell: customers in both the row's and the column's segment; the diagonal is each "
+                       "segment's size.")
