@@ -17,7 +17,7 @@ _SOURCE_OPTIONS = {"segment": "segment", "campaign": "campaign", "import": "impo
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register export, backup and restore on the main parser (choices and filters from the registry)."""
     exp = sub.add_parser("export", help="export a dataset (customers, orders, ...) to a CSV, Parquet or XLSX file",
-                         description="Datasets: " + "; ".join(f"{d.key}: {d.description}" for d in DATASETS.values()))
+                         description="Datasets: " + " ".join(f"{d.key}: {d.description}" for d in DATASETS.values()))
     exp.add_argument("dataset", choices=list(DATASETS))
     exp.add_argument("--segment", help="saved segment name (segment-members)")
     exp.add_argument("--campaign", help="campaign name (campaign-log)")
