@@ -83,7 +83,8 @@ def map_controls(span: DataSpan) -> tuple[str, str | None, str]:
     """The map's level (countries, or one country's states) and the figure it colours by."""
     left, right = st.columns([3, 2])
     places = ["All countries", "All states"] + [f"States of {c}" for c in span.countries[:30]]
-    where = left.selectbox("Map", places, key="home-map-level",
+    # customers without any country (e.g. a CSV with cities and states only): start with their states
+    where = left.selectbox("Map", places, index=0 if span.countries else 1, key="home-map-level",
                            help="Countries, or the states inside one country (outlines for US states; other "
                                 "countries' states are shown as bars).")
     metric = right.segmented_control("Colour by", list(MAP_METRICS), default="revenue",

@@ -142,7 +142,7 @@ def top_customers_view(board: Dashboard) -> None:
     if board.top_customers.is_empty():
         st.caption("Nobody ordered in this range.")
         return
-    st.dataframe(board.top_customers.drop("id"), hide_index=True, width="stretch", column_config={
+    st.dataframe(board.top_customers.drop("id"), hide_index=True, width="stretch", placeholder="—", column_config={
         "name": "Customer", "email": "E-mail", "country": "Country", "orders": "Orders",
         "revenue": st.column_config.NumberColumn("Revenue", format="%,.2f"),
         "last_order_at": st.column_config.DatetimeColumn("Last order", format="YYYY-MM-DD")})
@@ -156,7 +156,8 @@ def recent_view(board: Dashboard) -> None:
         if board.recent_campaigns.is_empty():
             st.caption("No campaigns yet: create one on the **Campaigns** page.")
         else:
-            st.dataframe(board.recent_campaigns.drop("id"), hide_index=True, width="stretch", column_config={
+            st.dataframe(board.recent_campaigns.drop("id"), hide_index=True, width="stretch", placeholder="—",
+                         column_config={
                 "name": "Campaign", "channel": "Channel", "status": "Status",
                 "latest_at": st.column_config.DatetimeColumn("Launched / planned", format="YYYY-MM-DD HH:mm"),
                 "recipients": "Recipients", "sent": "Sent", "delivered": "Delivered"})
@@ -165,6 +166,7 @@ def recent_view(board: Dashboard) -> None:
         if board.recent_segments.is_empty():
             st.caption("No saved segments yet: build one on the **Segments** page.")
         else:
-            st.dataframe(board.recent_segments.drop("id"), hide_index=True, width="stretch", column_config={
+            st.dataframe(board.recent_segments.drop("id"), hide_index=True, width="stretch", placeholder="—",
+                         column_config={
                 "name": "Segment", "customers": st.column_config.NumberColumn("Customers", format="%,d"),
                 "updated_at": st.column_config.DatetimeColumn("Changed", format="YYYY-MM-DD HH:mm")})

@@ -201,3 +201,22 @@ def test_page_with_only_customers_still_shows_the_no_orders_state(monkeypatch):
     assert metric(at, "Customers").value == "1" and metric(at, "Orders").value == "0"
     assert metric(at, "Avg. order").value == "—"
     assert any("No orders in" in str(i.value) for i in at.info)
+
+
+def test_customers_without_countries_start_the_map_on_their_states(monkeypatch):
+    from crm_core.customer_records import CustomerInput, create_customer
+
+    monkeypatch.setenv("CRM_DEMO", "0")
+    signed_in()
+    now = datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(days=2)
+    for name, state in (("Ana", "SP"), ("Bia", "SP"), ("Caio", "RJ")):
+        cid = create_customer(db(), CustomerInput(name=name, state=state))
+        create_order(db(), OrderInput(customer_id=cid, ordered_at=now, amount="10"))
+    at = page("pages/overview.py")
+    assert not at.exception
+    assert at.selectbox(key="home-map-level").value == "All states"
+    bars = _chart(at, "bar")  # states as bars: there are no outlines for them
+    assert any("no country" in str(c.value) or "States of every country" in str(c.value) for c in at.caption)
+    top = next(d for d in at.dataframe if "email" in d.value.columns)
+    assert top.value["email"].isna().all()  # shown as "—" (the grid's placeholder), not "None"
+    assert bars
