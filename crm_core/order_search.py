@@ -23,7 +23,7 @@ LIST_COLUMNS = """
 EXPORT_COLUMNS = """
     o.id, o.external_id, o.ordered_at, o.customer_id, c.external_id AS customer_external_id,
     c.name AS customer, c.email AS customer_email, o.status, o.amount, o.currency,
-    o.created_at, o.updated_at
+    o.id IN (SELECT order_id FROM simulated_orders) AS simulated, o.created_at, o.updated_at
 """
 
 FROM = "FROM orders o LEFT JOIN customers c ON c.id = o.customer_id"

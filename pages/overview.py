@@ -25,17 +25,19 @@ board = load_dashboard(store, choice, level, country)
 
 with tiles:
     kpi_tiles(board, choice.compare)
+no_orders = board.kpi("orders").current == 0
 with charts:
-    if board.kpi("orders").current == 0:
+    if no_orders:
         st.info(f"No orders in {choice.period.label()}. Pick a longer range, or add orders on the **Orders** "
                 "or **Import** page.", icon=":material/info:")
-    left, right = st.columns(2)
-    with left:
-        st.subheader("Revenue and orders")
-        revenue_chart(board)
-    with right:
-        st.subheader("New vs returning customers")
-        buyers_chart(board)
+    else:
+        left, right = st.columns(2)
+        with left:
+            st.subheader("Revenue and orders")
+            revenue_chart(board)
+        with right:
+            st.subheader("New vs returning customers")
+            buyers_chart(board)
 with map_box:
     places_view(board, metric)
 with bottom:
@@ -44,6 +46,7 @@ with bottom:
         st.subheader("Top customers in the range")
         top_customers_view(board)
     with right:
-        st.subheader("Orders by status")
-        status_chart(board)
+        if not no_orders:
+            st.subheader("Orders by status")
+            status_chart(board)
     recent_view(board)

@@ -39,10 +39,10 @@ def live_view(store: Store, campaign: Campaign, user: CurrentUser) -> None:
         _counts(delivery_counts(store, campaign.id), campaign.status)
     if user.can_write:
         _actions(store, campaign, user)
-    performance_view(store, campaign, user)
     if still_changing(store, campaign):
-        st.button("Refresh the figures", icon=":material/refresh:", type="tertiary", key="cmp-perf-refresh",
-                  help="Performance is read when the page opens; the counts above refresh by themselves.")
+        _live_performance(store, campaign.id, user)
+    else:
+        performance_view(store, campaign, user)
     with st.expander("Lifecycle", icon=":material/timeline:"):
         events = campaign_events(store, campaign.id)
         st.dataframe(events, hide_index=True, width="stretch", key="cmp-events", placeholder="—", column_config={
@@ -71,8 +71,19 @@ def _live_counts(store: Store, campaign_id: int, shown_status: str) -> None:
     _counts(delivery_counts(store, campaign_id), campaign.status)
     pending = receipts_pending(store, campaign_id)
     if pending and campaign.status not in (RUNNING, PAUSED):
-        st.caption(f":material/hourglass_top: {pending:,} receipts are still on their way from the vendor; "
+        st.caption(f":material/hourglass_top: {pending:,} receipt{'s are' if pending != 1 else ' is'} still on "
+                   "their way from the vendor; "
                    "the counts update by themselves.")
+
+
+@st.fragment(run_every=5)
+def _live_performance(store: Store, campaign_id: int, user: CurrentUser) -> None:
+    """Performance while messages and receipts still come in, read again every five seconds."""
+    try:
+        campaign = get_campaign(store, campaign_id)
+    except NotFoundError:
+        return
+    performance_view(store, campaign, user)
 
 
 def _counts(counts: DeliveryCounts, status: str) -> None:

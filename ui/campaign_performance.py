@@ -75,14 +75,15 @@ def _simulated_toggle(perf: Performance, key: str) -> None:
         return
     st.toggle("Include simulated orders", key=f"{key}-simulated",
               help="Orders the vendor simulator made up for demo campaigns. Real revenue figures leave them out.")
-    st.caption(f"{perf.simulated_orders:,} orders were simulated for this campaign; {a.simulated_in_window:,} "
-               "simulated orders (of any campaign) fall in its window. Real revenue figures exclude them"
+    st.caption(f"{perf.simulated_orders:,} orders were simulated for this campaign ({a.simulated_in_window:,} in "
+               "its window; those made up for other campaigns never count here). Real revenue figures exclude them"
                + (": the figures below count them." if a.include_simulated else "; they are left out below."))
 
 
 def _window_note(a: Attribution) -> None:
-    text = (f"Conversions: orders placed after the message was sent and at most {a.window_days} days later "
-            f"(sent < ordered ≤ sent + {a.window_days} days); cancelled and returned orders never count.")
+    days = f"{a.window_days} day" + ("" if a.window_days == 1 else "s")
+    text = (f"Conversions: orders placed after the message was sent and at most {days} later "
+            f"(sent < ordered ≤ sent + {days}); cancelled and returned orders never count.")
     if a.window_open(utc_now()):
         text += (f" The window is still open until {a.window_closes_at:%Y-%m-%d %H:%M} UTC: figures can still "
                  "grow.")
@@ -136,7 +137,10 @@ def _lift(lift: Lift, a: Attribution, key: str) -> None:
         cols[2].metric("Difference", diff, help="Percentage points, recipients minus holdout.")
         st.caption(f"{lift.recipient_conversions:,} of {lift.recipients:,} recipients and "
                    f"{lift.holdout_conversions:,} of {lift.holdout:,} held out ordered within the window. "
-                   f"Revenue: recipients {money(a.recipient_revenue)}, holdout {money(a.holdout_revenue)}.")
+                   f"Revenue: recipients {money(a.recipient_revenue)}, holdout {money(a.holdout_revenue)}. "
+                   f"Why this rate differs from the conversion rate above: here every recipient counts, the "
+                   f"{max(lift.recipients - a.sent, 0):,} whose message never went out included (measured from the "
+                   "launch), so that both groups stay as they were drawn at random; above, only sent messages count.")
         VERDICT_BOXES[lift.verdict](plain(lift.sentence()))
 
 
@@ -171,8 +175,9 @@ def _failures(perf: Performance, key: str) -> None:
         part = frame.filter(pl.col("when") == when_failed)
         fig.add_trace(go.Bar(y=part["reason"].to_list(), x=part["messages"].to_list(), orientation="h",
                              name=when_failed, hovertemplate="%{y}: %{x:,}<extra></extra>"))
-    fig.update_layout(barmode="stack", yaxis={"autorange": "reversed"}, xaxis_title="Messages")
     total = int(frame["messages"].sum())
+    whole = {"tickformat": ",d", "dtick": 1} if frame["messages"].max() <= 10 else {"tickformat": ",d"}
+    fig.update_layout(barmode="stack", yaxis={"autorange": "reversed"}, xaxis={"title": "Messages", **whole})
     show_chart(fig, frame, "Failures by reason", key=f"{key}-failures", height=max(200, 60 + 40 * frame.height),
                caption=f"{total:,} messages failed: refused when sent, or bounced or blocked after sending.")
 

@@ -45,7 +45,7 @@ def _span(path: str, versions: tuple[int, int], day: date, _store: Store) -> Dat
 def overview_controls(store: Store) -> Choice:
     """Draw the range picker row and return the user's choice."""
     span = _span(str(store.path), store.versions(), today(), store)
-    left, middle, grouping, right = st.columns([2, 2, 2, 3], vertical_alignment="bottom")
+    left, middle, grouping, right = st.columns([2, 3, 2, 3], vertical_alignment="bottom")
     preset = left.selectbox("Date range", list(PRESETS), index=1, format_func=PRESETS.get, key="home-range",
                             help="Whole days in UTC, the time zone every time is stored in.")
     if preset == "custom":
@@ -71,6 +71,8 @@ def overview_controls(store: Store) -> Choice:
                 "Include simulated orders", value=False, key="home-simulated",
                 help=f"{span.simulated_orders:,} orders were made up by the campaign simulator to demonstrate "
                      "conversions. Real revenue figures leave them out.")
+            if not include_simulated:
+                st.caption(f"{span.simulated_orders:,} simulated orders left out.")
     if span.last_order and span.anchor != today():
         st.caption(f"The latest order is from {span.last_order:%Y-%m-%d}, long before today, so ranges end "
                    "on that day. Pick **Custom range** for other dates.")

@@ -11,6 +11,7 @@ from crm_core.analytics.dashboard import Dashboard
 from crm_core.analytics.overview import Kpi
 from ui.charts import plot_frame, show_chart
 from ui.overview_controls import MAP_METRICS
+from crm_core.segments.preview import today
 from ui.widgets import money, tile_money
 
 # No tiles are fetched (the app works offline): a transparent background and the outlines themselves.
@@ -33,7 +34,7 @@ def _delta(kpi: Kpi) -> str | None:
         return None
     if kpi.kind == "rate":
         return f"{change:+.1f} pp"
-    amount = f"{change:+,.2f}" if kpi.kind == "money" else f"{change:+,}"
+    amount = ("+" if change >= 0 else "-") + tile_money(abs(change)) if kpi.kind == "money" else f"{change:+,}"
     return f"{amount} ({kpi.change_pct:+.1f}%)" if kpi.change_pct is not None else amount
 
 
@@ -55,6 +56,13 @@ def kpi_tiles(board: Dashboard, compare: bool) -> None:
                    "them up without conversion.", icon=":material/currency_exchange:")
 
 
+def _bucket_note(board: Dashboard) -> str:
+    notes = ["weeks start on Monday"] if board.bucket == "week" else []
+    if board.revenue.height and board.period.end >= today():
+        notes.append(f"the last {board.bucket} is still going on")
+    return f" ({'; '.join(notes)})" if notes else ""
+
+
 def revenue_chart(board: Dashboard) -> None:
     """Revenue bars with the order count as a line on its own axis."""
     data, unit = plot_frame(board.revenue), " ".join(board.currencies[:1])
@@ -64,10 +72,11 @@ def revenue_chart(board: Dashboard) -> None:
     fig.add_scatter(x=data["period"], y=data["orders"], name="Orders", mode="lines+markers", secondary_y=True,
                     hovertemplate="%{x|%Y-%m-%d}<br>%{y:,} orders<extra></extra>")
     fig.update_yaxes(title_text=f"Revenue {unit}".strip(), secondary_y=False, rangemode="tozero")
-    fig.update_yaxes(title_text="Orders", secondary_y=True, rangemode="tozero", showgrid=False, tickformat=",.0f")
+    fig.update_yaxes(title_text="Orders", secondary_y=True, rangemode="tozero", showgrid=False, tickformat=",d",
+                     tickmode="auto")
     show_chart(fig, board.revenue, "Revenue and orders", "home-revenue",
-               caption=f"One bar per {board.bucket}; weeks start on Monday. Cancelled and returned orders bring "
-                       "no revenue but count as orders.")
+               caption=f"One bar per {board.bucket}{_bucket_note(board)}. Cancelled and returned orders bring no "
+                       "revenue but count as orders.")
 
 
 def buyers_chart(board: Dashboard) -> None:
@@ -80,7 +89,8 @@ def buyers_chart(board: Dashboard) -> None:
                 hovertemplate="%{x|%Y-%m-%d}<br>%{y:,} returning buyers<extra></extra>")
     fig.update_layout(barmode="stack", yaxis_title="Customers who ordered")
     show_chart(fig, data, "New vs returning customers", "home-buyers",
-               caption=f"Customers who ordered in each {board.bucket}: new ones placed their first order ever in it.")
+               caption=f"Customers who ordered in each {board.bucket}{_bucket_note(board)}: new ones placed their "
+                       "first order ever in it.")
 
 
 def status_chart(board: Dashboard) -> None:
@@ -122,10 +132,10 @@ def places_view(board: Dashboard, metric: str) -> None:
              "paint": {"line-color": "rgba(128,128,128,0.45)", "line-width": 0.5}}]}
         fig.update_layout(map={"style": style, "center": center, "zoom": zoom})
     else:
-        top = table.head(25)
+        top = table.sort(metric, descending=True).head(25)
         fig = go.Figure(go.Bar(x=top[metric], y=top["location"], orientation="h",
                                hovertemplate="%{y}: %{x:,}<extra></extra>"))
-        fig.update_layout(yaxis={"autorange": "reversed"}, xaxis_title=label)
+        fig.update_layout(yaxis={"autorange": "reversed", "dtick": 1}, xaxis_title=label)
     note = "Customers: everyone known on the range's last day; buyers, orders and revenue: in the range."
     if not places.outlines and places.country:
         note += f" There are no state outlines for {places.country}, so its states are shown as bars."
@@ -134,7 +144,9 @@ def places_view(board: Dashboard, metric: str) -> None:
     elif not places.unmapped.is_empty():
         missing = ", ".join(f"{r['location']} ({r['customers']:,})" for r in places.unmapped.head(8).iter_rows(named=True))
         note += f" Not on the map (no outline matches the name): {missing}."
-    show_chart(fig, places.table, title, f"home-map-{places.level}", height=430, caption=note)
+    data = places.table if places.outlines else places.table.drop("outline")
+    height = 430 if places.outlines else 90 + 24 * min(table.height, 25)
+    show_chart(fig, data, title, f"home-map-{places.level}", height=height, caption=note)
 
 
 def top_customers_view(board: Dashboard) -> None:
@@ -142,7 +154,8 @@ def top_customers_view(board: Dashboard) -> None:
     if board.top_customers.is_empty():
         st.caption("Nobody ordered in this range.")
         return
-    st.dataframe(board.top_customers.drop("id"), hide_index=True, width="stretch", placeholder="—", column_config={
+    shown = board.top_customers.select("name", "revenue", "orders", "country", "last_order_at", "email")
+    st.dataframe(shown, hide_index=True, width="stretch", placeholder="—", column_config={
         "name": "Customer", "email": "E-mail", "country": "Country", "orders": "Orders",
         "revenue": st.column_config.NumberColumn("Revenue", format="%,.2f"),
         "last_order_at": st.column_config.DatetimeColumn("Last order", format="YYYY-MM-DD")})
@@ -156,7 +169,9 @@ def recent_view(board: Dashboard) -> None:
         if board.recent_campaigns.is_empty():
             st.caption("No campaigns yet: create one on the **Campaigns** page.")
         else:
-            st.dataframe(board.recent_campaigns.drop("id"), hide_index=True, width="stretch", placeholder="—",
+            shown = board.recent_campaigns.select("name", "status", "latest_at", "recipients", "sent", "delivered",
+                                                  "channel")
+            st.dataframe(shown, hide_index=True, width="stretch", placeholder="—",
                          column_config={
                 "name": "Campaign", "channel": "Channel", "status": "Status",
                 "latest_at": st.column_config.DatetimeColumn("Launched / planned", format="YYYY-MM-DD HH:mm"),

@@ -14,7 +14,8 @@ Two comparisons come out of it:
   side only.
 
 Orders the vendor simulator made up (listed in `simulated_orders`) are left out unless `include_simulated`;
-every figure says how many simulated orders it counts. Each campaign is attributed on its own: an order can
+every figure says how many simulated orders it counts, and a campaign counts only its own (never the orders
+made up for another campaign). Each campaign is attributed on its own: an order can
 count for two campaigns whose windows overlap.
 """
 from __future__ import annotations
@@ -150,7 +151,8 @@ def converter_rows(cur: duckdb.DuckDBPyConnection, bases: dict[int, CampaignBase
             FROM campaign_audience a JOIN campaigns c ON c.id = a.campaign_id
             WHERE {_in_ids('a.campaign_id')} AND a.role = 'holdout'),
         window_orders AS MATERIALIZED (
-            SELECT o.customer_id, o.ordered_at, o.amount, s.order_id IS NOT NULL AS simulated
+            SELECT o.customer_id, o.ordered_at, o.amount, s.order_id IS NOT NULL AS simulated,
+                   s.campaign_id AS simulated_for
             FROM orders o LEFT JOIN simulated_orders s ON s.order_id = o.id
             WHERE o.ordered_at > $lo AND o.ordered_at <= $hi AND {REVENUE_CONDITION}),
         buyers AS (SELECT * FROM people WHERE customer_id IN (SELECT customer_id FROM window_orders))
@@ -162,6 +164,7 @@ def converter_rows(cur: duckdb.DuckDBPyConnection, bases: dict[int, CampaignBase
                coalesce(sum(o.amount), 0)::DECIMAL(18,2) AS revenue_all
         FROM buyers p JOIN window_orders o ON o.customer_id = p.customer_id
         WHERE o.ordered_at > p.anchor AND o.ordered_at <= p.anchor + to_days($window)
+          AND (NOT o.simulated OR o.simulated_for = p.campaign_id)  -- another campaign's made-up orders never count
         GROUP BY p.campaign_id, p.customer_id""", params=params).pl()
     frame = frame.select("campaign_id", "customer_id",
                          pl.when(pl.col("kind") == 0).then(pl.lit("holdout")).otherwise(pl.lit("recipient")).alias("grp"),

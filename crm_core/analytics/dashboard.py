@@ -17,23 +17,26 @@ class DataSpan:
 
     first_order: datetime | None
     last_order: datetime | None
+    first_seen: datetime | None  # the first order or the first customer's sign-up, whichever is first
     anchor: date
     simulated_orders: int
     customers: int
     countries: tuple[str, ...]  # the customers' countries, most customers first
 
     def period(self, preset: str) -> Period:
-        """The period a preset names, ending on the anchor day."""
-        return preset_period(preset, self.anchor, self.first_order)
+        """The period a preset names, ending on the anchor day ('all' starts with the first customer or order)."""
+        return preset_period(preset, self.anchor, self.first_seen)
 
 
 def data_span(store: Store, today: date) -> DataSpan:
     """The orders' first and last timestamps, the default end day, simulated orders, customers and countries."""
-    first, last, simulated = store.rows(
-        "SELECT min(ordered_at), max(ordered_at), (SELECT count(*) FROM simulated_orders) FROM orders")[0]
+    first, last, simulated, signed_up = store.rows(
+        "SELECT min(ordered_at), max(ordered_at), (SELECT count(*) FROM simulated_orders), "
+        "(SELECT min(created_at) FROM customers) FROM orders")[0]
+    seen = min((t for t in (first, signed_up) if t is not None), default=None)
     countries = store.rows(f"""SELECT coalesce(nullif(trim(country), ''), '{geo.UNKNOWN}') AS place, count(*)
                                FROM customers GROUP BY 1 ORDER BY 2 DESC, 1""")
-    return DataSpan(first, last, anchor_day(today, last), int(simulated), sum(int(r[1]) for r in countries),
+    return DataSpan(first, last, seen, anchor_day(today, last), int(simulated), sum(int(r[1]) for r in countries),
                     tuple(r[0] for r in countries if r[0] != geo.UNKNOWN))
 
 

@@ -95,10 +95,13 @@ def place_figures(cur, period: Period, level: str = "country", country: str | No
     place = "coalesce(nullif(trim(c.{}), ''), '" + UNKNOWN + "')"
     params: dict = {"end": period.ends_before}
     where = ""
+    location = place.format(level)
     if level == "state" and country:
         where, params["country"] = f"AND {place.format('country')} = $country", country
+    elif level == "state":  # states of every country: 'WA · United States', so two countries' codes never mix
+        location += " || coalesce(' · ' || nullif(trim(c.country), ''), '')"
     table = cur.sql(f"""
-        SELECT {place.format(level)} AS location, count(*) AS customers, count(b.customer_id) AS buyers,
+        SELECT {location} AS location, count(*) AS customers, count(b.customer_id) AS buyers,
                coalesce(sum(b.orders), 0)::BIGINT AS orders, coalesce(sum(b.revenue), 0)::DECIMAL(18,2) AS revenue
         FROM customers c LEFT JOIN overview_buyers b ON b.customer_id = c.id
         WHERE (c.created_at < $end OR c.id IN (  -- added later but ordering before: stats read for those only

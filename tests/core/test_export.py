@@ -79,6 +79,11 @@ def test_csv_numbers_and_dates_are_untouched(risky):
     assert sorted(Decimal(o["amount"]) for o in orders) == sorted(
         r[0] for r in store.rows("SELECT amount FROM orders"))
     assert all(not o["amount"].startswith("'") for o in orders)
+    first = min(int(o["id"]) for o in orders)
+    store.write(lambda cur: cur.execute("INSERT INTO simulated_orders VALUES (?, 1, ?, now())",
+                                        [first, store.scalar("SELECT customer_id FROM orders WHERE id = ?", [first])]))
+    flags = {int(o["id"]): o["simulated"] for o in _csv(export_bytes(store, *orders_export_query(OrderFilter()), "csv"))}
+    assert flags[first] == "true" and set(v for k, v in flags.items() if k != first) == {"false"}
 
 
 def test_export_respects_the_filter(risky):

@@ -144,6 +144,10 @@ def test_places_by_country_and_by_state(store, shop):
     assert places.unmapped["location"].to_list() == ["Unknown"] and places.outlines == "countries"
     states = dashboard(store, PERIOD, level="state", country="United States").places
     assert states.table.rows() == [("NY", "New York", 1, 1, 2, D("100"))] and states.outlines == "us-states"
+    everywhere = dashboard(store, PERIOD, level="state").places
+    assert set(everywhere.table["location"]) == {"NY · United States", "SP · Brazil", "England · UK",
+                                                 "Berlin · Germany", "Île-de-France · France", "Unknown"}
+    assert everywhere.outlines is None
     brazil = dashboard(store, PERIOD, level="state", country="Brazil").places
     assert brazil.table.rows() == [("SP", None, 1, 1, 2, D("25.50"))] and brazil.outlines is None
 
@@ -172,7 +176,7 @@ def test_data_span_ends_ranges_on_the_last_order_of_an_old_data_set(store, shop)
     assert recent.anchor == date(2026, 3, 20)  # the last order (03-11) is recent: ranges end today
     old = data_span(store, date(2026, 11, 21))
     assert old.anchor == date(2026, 3, 11) and old.period("30d") == Period(date(2026, 2, 10), date(2026, 3, 11))
-    assert old.period("all") == Period(date(2026, 1, 10), date(2026, 3, 11))
+    assert old.period("all") == Period(date(2026, 1, 5), date(2026, 3, 11))  # from A's sign-up, before any order
     assert old.customers == 6 and old.countries[0] in {"Brazil", "France", "Germany", "UK", "United States"}
 
 

@@ -86,7 +86,7 @@ def test_the_window_changes_the_figures():
     assert not at.exception
     one_day = attribute(db(), [cid], window_days=1, include_simulated=True)[cid]
     assert _int(metric(at, "Converted").value) == one_day.converted
-    assert "at most 1 days later" in texts(at)
+    assert "at most 1 day later" in texts(at)
 
 
 def test_removing_simulated_orders():

@@ -181,3 +181,15 @@ def test_campaigns_side_by_side(store):
     assert row["lift_pp"] == pytest.approx((4 / 6 - 1 / 3) * 100) and row["verdict"] == "too_small"
     later = frame.row(1, named=True)
     assert later["launched_at"] is None and later["sent"] == 0 and later["conversion_rate"] is None
+
+
+def test_orders_made_up_for_another_campaign_never_count(store):
+    cid = fixed_shop(store)
+    other = new_campaign(store, None, rules=EVERYONE, name="Other")
+    # a simulated order for the holdout customer c9, in this campaign's window, but made up for the other one
+    store.write(lambda cur: cur.execute(
+        "INSERT INTO orders VALUES (115, 'o115', 9, ?, 55.00, 'USD', 'paid', NULL, ?, ?)", [T0 + DAY, T0, T0]))
+    store.write(lambda cur: cur.execute("INSERT INTO simulated_orders VALUES (115, ?, 9, ?)", [other, T0]))
+    a = attribute(store, [cid], include_simulated=True)[cid]
+    assert (a.holdout_conversions, a.holdout_revenue) == (1, Decimal("30.00"))  # c7 only, as before
+    assert (a.converted, a.simulated_counted, a.simulated_in_window) == (4, 1, 1)  # its own c3 order only
