@@ -45,7 +45,7 @@ def _span(path: str, versions: tuple[int, int], day: date, _store: Store) -> Dat
 def overview_controls(store: Store) -> Choice:
     """Draw the range picker row and return the user's choice."""
     span = _span(str(store.path), store.versions(), today(), store)
-    left, middle, grouping, right = st.columns([2, 3, 2, 3], vertical_alignment="bottom")
+    left, middle, grouping, right = st.columns([2, 2.4, 2.1, 2.8], vertical_alignment="bottom")
     preset = left.selectbox("Date range", list(PRESETS), index=1, format_func=PRESETS.get, key="home-range",
                             help="Whole days in UTC, the time zone every time is stored in.")
     if preset == "custom":
