@@ -86,14 +86,16 @@ def export_centre(store: Store) -> None:
         st.warning(too_many_rows_message(rows))
     if st.button("Export", type="primary", icon=":material/file_export:", disabled=too_big, key="xc-go"):
         _run(store, request, fmt, rows)
-    _show_result(st.session_state.get(_RESULT))
+    done = st.session_state.get(_RESULT)
+    if done and done[:2] == (request, fmt):  # the file of what is picked now, not of an earlier choice
+        _show_result(done[2])
 
 
 def _run(store: Store, request: ExportRequest, fmt: str, rows: int) -> None:
     bar = st.progress(0.0, text="Writing the file…")
     written = lambda n: bar.progress(min(1.0, n / max(rows, 1)), text=f"{n:,} of {rows:,} rows written")  # noqa: E731
     try:
-        st.session_state[_RESULT] = export_to_file(store, request, fmt, on_batch=written)
+        st.session_state[_RESULT] = (request, fmt, export_to_file(store, request, fmt, on_batch=written))
     except ValidationError as exc:
         show_validation(exc)
     except OSError as exc:

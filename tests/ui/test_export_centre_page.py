@@ -43,6 +43,8 @@ def test_every_role_exports_customers_with_a_filter(role):
     assert len(written) == 1 and pl.read_parquet(written[0])["id"].to_list() == expected
     assert any(f"Exported {len(expected):,} rows" in str(s.value) for s in at.success)
     assert any(b.label.startswith("Download customers-") for b in at.get("download_button"))
+    at.selectbox(key="xc-dataset").set_value("orders").run()  # another choice: the customers file is not offered
+    assert not at.exception and not at.success and not at.get("download_button")
 
 
 def test_orders_columns_and_status_to_xlsx():
