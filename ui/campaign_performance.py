@@ -153,8 +153,10 @@ def _over_time(perf: Performance, key: str) -> None:
     fig = go.Figure()
     drawn = plot_frame(frame)
     step = timedelta(hours=1) if unit == "hour" else timedelta(days=1)
-    # Each count is as of the end of its bucket; the lines start from zero at the start of the first one.
-    x = [drawn["bucket"][0], *(b + step for b in drawn["bucket"].to_list())]
+    # Each count is as of the end of its bucket (or now, for the bucket still going on); the lines start from
+    # zero at the start of the first one.
+    now = utc_now()
+    x = [drawn["bucket"][0], *(min(b + step, now) for b in drawn["bucket"].to_list())]
     for column in OVER_TIME:
         fig.add_trace(go.Scatter(x=x, y=[0, *drawn[column].to_list()], mode="lines+markers",
                                  name=STAGE_LABELS.get(column, column.capitalize())))
