@@ -70,6 +70,11 @@ def backup_tables(store: Store) -> list[str]:
     return [n for n in names if n not in DERIVED and n not in INTERNAL]
 
 
+def _member(table: str) -> str:
+    """A table's file inside the zip (table names come from the schema, never from the zip)."""
+    return f"tables/{table}.parquet"
+
+
 def _select(table: str) -> str:
     where = f" WHERE {KEPT_APART[table]}" if table in KEPT_APART else ""
     return f"SELECT * FROM {_quote(table)}{where}"
@@ -90,13 +95,13 @@ def backup(store: Store, path: str | Path) -> BackupResult:
                     for table in backup_tables(store):
                         file = Path(scratch) / f"{table}.parquet"
                         counts[table] = _write_table(cur, table, file)
-                        archive.write(file, f"tables/{table}.parquet")  # Parquet is compressed already
+                        archive.write(file, _member(table))  # Parquet is compressed already
                         file.unlink()
                 finally:
                     cur.rollback()
             manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "schema_version": version,
                         "created_at": utc_now().isoformat(timespec="seconds") + "Z", "app_version": APP_VERSION,
-                        "tables": {t: {"file": f"tables/{t}.parquet", "rows": n} for t, n in counts.items()},
+                        "tables": {t: {"file": _member(t), "rows": n} for t, n in counts.items()},
                         "not_included": {"derived (rebuilt on restore)": list(DERIVED), "internal": list(INTERNAL)}}
             archive.writestr(MANIFEST, json.dumps(manifest, indent=2))
         os.replace(partial, target)
@@ -153,7 +158,9 @@ def empty_workspace(store: Store) -> dict[str, int]:
     """Delete every row of every backed-up and derived table in one transaction (settings and ids are kept);
     returns the rows deleted per table. Meant for an admin about to restore a backup."""
     # facts_state keeps its one row: its data version, now behind, says the facts are out of date
-    tables = [t for t in backup_tables(store) if t != "workspace_meta"] + [t for t in DERIVED if t != "facts_state"]
+    # settings stay: workspace_meta and the import mappings users saved
+    tables = ([t for t in backup_tables(store) if t not in ("workspace_meta", "saved_mappings")]
+              + [t for t in DERIVED if t != "facts_state"])
 
     def work(cur: duckdb.DuckDBPyConnection) -> dict[str, int]:
         deleted = {}
@@ -201,7 +208,13 @@ def _checked_files(store: Store, archive: zipfile.ZipFile, manifest: dict, name:
         raise BackupError(f"{name} is incomplete or not for this schema: "
                           + "; ".join(filter(None, [missing and f"no {', '.join(missing)}",
                                                     unknown and f"unknown tables {', '.join(unknown)}"])) + ".")
-    files = {t: str(manifest["tables"][t].get("file")) for t in sorted(wanted)}
+    entries = {t: manifest["tables"][t] for t in sorted(wanted)}
+    for table, entry in entries.items():  # only the members backup() writes, with a whole row count
+        rows = entry.get("rows") if isinstance(entry, dict) else None
+        if (not isinstance(entry, dict) or entry.get("file") != _member(table) or not isinstance(rows, int)
+                or isinstance(rows, bool) or rows < 0):
+            raise BackupError(f"{name} is damaged: its {MANIFEST} entry for {table} is not one Mini CRM writes.")
+    files = {t: _member(t) for t in entries}
     present = set(archive.namelist())
     absent = [f for f in files.values() if f not in present]
     if absent:

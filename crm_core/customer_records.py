@@ -170,6 +170,7 @@ def delete_customer(store: Store, customer_id: int) -> int:
             "DELETE FROM order_items WHERE order_id IN (SELECT id FROM orders WHERE customer_id = ?)", [cid]
         )
         cur.execute("DELETE FROM orders WHERE customer_id = ?", [cid])
+        cur.execute("DELETE FROM simulated_orders WHERE customer_id = ?", [cid])
         cur.execute("DELETE FROM customer_stats WHERE customer_id = ?", [cid])
         cur.execute("DELETE FROM customers WHERE id = ?", [cid])
         return int(count)

@@ -76,7 +76,8 @@ def _empty(store: Store) -> None:
     st.warning("This workspace holds data, so a backup cannot be restored into it yet.", icon=":material/warning:")
     with st.expander("Empty this workspace"):
         st.write("Deletes every customer, order, import, segment, campaign and message of this workspace, in one "
-                 "step that cannot be undone: **create a backup of it first** (above). Accounts and settings stay.")
+                 "step that cannot be undone: **create a backup of it first** (above). Accounts, settings and saved "
+                 "import mappings stay.")
         typed = st.text_input("Type EMPTY to confirm", key="bk-empty-confirm")
         if st.button("Empty this workspace", type="primary", icon=":material/delete_forever:", key="bk-empty",
                      disabled=typed.strip() != "EMPTY"):

@@ -33,6 +33,11 @@ COLUMNS = {
 }
 
 
+@st.cache_data(max_entries=16, show_spinner="Comparing…")
+def _compared(path: str, version: int, ids: tuple[int, ...], window: int, include: bool, _store: Store) -> pl.DataFrame:
+    return compare_campaigns(_store, list(ids), window, include)
+
+
 def compare_view(store: Store, history: pl.DataFrame) -> None:
     """The 'Compare campaigns' part under the history table."""
     launched = history.filter(pl.col("launched_at").is_not_null())
@@ -53,7 +58,7 @@ def compare_view(store: Store, history: pl.DataFrame) -> None:
             st.caption("Choose two or more campaigns to see them side by side.")
             return
         try:
-            frame = compare_campaigns(store, chosen, int(window), include)
+            frame = _compared(str(store.path), store.versions()[0], tuple(chosen), int(window), include, store)
         except ValidationError as exc:
             show_refusal(exc)
             return

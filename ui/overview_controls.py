@@ -29,8 +29,8 @@ class Choice:
 
 def _bucket_choice(period: Period) -> str:
     days = {"day": 1, "week": 7, "month": 30}
-    allowed = [b for b in BUCKET_LABELS if period.days / days[b] <= MAX_BARS]
     auto = bucket_for(period)
+    allowed = [b for b in BUCKET_LABELS if period.days / days[b] <= MAX_BARS or b == auto]  # month always
     picked = st.segmented_control("Group by", allowed, default=auto, format_func=BUCKET_LABELS.get,
                                   key=f"home-bucket-{period.start}-{period.end}",
                                   help="Chosen from the range's length; pick another to regroup the charts.")

@@ -90,16 +90,24 @@ def dashboard(store: Store, period: Period, bucket: str | None = None, level: st
     """The whole overview for a period (bucket chosen from its length unless given), read in one cursor."""
     bucket = bucket_for(period) if bucket is None else bucket
     with store.cursor() as cur:
-        scan = overview.PeriodScan(cur, period, bucket, include_simulated)
-        return Dashboard(
-            period=period, previous=period.previous(), bucket=bucket, include_simulated=include_simulated,
-            kpis=overview.kpis(scan),
-            currencies=scan.currencies(),
-            revenue=scan.revenue_series(),
-            buyers=scan.new_vs_returning(),
-            statuses=scan.orders_by_status(),
-            places=geo.place_figures(cur, period, level, country),
-            top_customers=scan.top_customers(),
-            recent_campaigns=recent_campaigns(cur),
-            recent_segments=recent_segments(cur),
-        )
+        cur.begin()  # one snapshot: a write landing meanwhile cannot make the tiles and the charts disagree
+        try:
+            return _read(cur, period, bucket, level, country, include_simulated)
+        finally:
+            cur.rollback()  # read only; also drops the tables local to this reading
+
+
+def _read(cur, period: Period, bucket: str, level: str, country: str | None, include_simulated: bool) -> Dashboard:
+    scan = overview.PeriodScan(cur, period, bucket, include_simulated)
+    return Dashboard(
+        period=period, previous=period.previous(), bucket=bucket, include_simulated=include_simulated,
+        kpis=overview.kpis(scan),
+        currencies=scan.currencies(),
+        revenue=scan.revenue_series(),
+        buyers=scan.new_vs_returning(),
+        statuses=scan.orders_by_status(),
+        places=geo.place_figures(cur, period, level, country, scan.stats),
+        top_customers=scan.top_customers(),
+        recent_campaigns=recent_campaigns(cur),
+        recent_segments=recent_segments(cur),
+    )

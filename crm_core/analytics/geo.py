@@ -87,7 +87,8 @@ class PlaceFigures:
         return self.table.filter(pl.col("outline").is_null())
 
 
-def place_figures(cur, period: Period, level: str = "country", country: str | None = None) -> PlaceFigures:
+def place_figures(cur, period: Period, level: str = "country", country: str | None = None,
+                  stats: str = "customer_stats") -> PlaceFigures:
     """Per country (or per state, of one country or of all): customers known on the period's last day, and their buyers,
     orders and revenue in the period (read from the cursor's `overview_buyers`, see overview.PeriodScan)."""
     if level not in LEVELS:
@@ -105,7 +106,7 @@ def place_figures(cur, period: Period, level: str = "country", country: str | No
                coalesce(sum(b.orders), 0)::BIGINT AS orders, coalesce(sum(b.revenue), 0)::DECIMAL(18,2) AS revenue
         FROM customers c LEFT JOIN overview_buyers b ON b.customer_id = c.id
         WHERE (c.created_at < $end OR c.id IN (  -- added later but ordering before: stats read for those only
-            SELECT s.customer_id FROM customers l JOIN customer_stats s ON s.customer_id = l.id
+            SELECT s.customer_id FROM customers l JOIN {stats} s ON s.customer_id = l.id
             WHERE l.created_at >= $end AND s.first_order_at < $end)) {where}
         GROUP BY 1 ORDER BY revenue DESC, customers DESC, location""", params=params).pl()
     if level == "country":

@@ -30,10 +30,11 @@ KPIS: dict[str, tuple[str, str, str]] = {
                                                 "first order, whichever came first."),
     "orders": ("Orders", "count", "Orders placed in the period, in any status."),
     "revenue": ("Revenue", "money", "Order amounts in the period, leaving out cancelled and returned orders."),
-    "avg_order_value": ("Avg. order", "money", "Average order value: revenue divided by the orders that bring revenue."),
+    "avg_order_value": ("Avg. order", "money",
+                        "Average order value: revenue divided by the orders that bring revenue."),
     "repeat_rate": ("Repeat rate", "rate",
-                    "Repeat-purchase rate: of the customers who ordered in the period, the share who had ordered before "
-                    "(earlier in the period or before it)."),
+                    "Repeat-purchase rate: of the customers who ordered in the period, the share who had ordered "
+                    "before (earlier in the period or before it)."),
     "segments": ("Segments", "count", "Saved segments that existed on the period's last day."),
     "campaigns": ("Campaigns", "count", "Campaigns launched in the period."),
     "messages_sent": ("Messages sent", "count", "Messages handed to the delivery vendor in the period."),
@@ -145,6 +146,7 @@ class PeriodScan:
         # Without any simulated order there is nothing to leave out: no id column to read, no anti-join.
         none = not cur.execute("SELECT count(*) FROM simulated_orders").fetchall()[0][0]
         self.real = real_orders(include_simulated or none)
+        self.stats = "customer_stats" if include_simulated or none else _real_first_orders(cur)
         self.params = {"start": period.starts_at, "end": period.ends_before}
         staged = {**self.params, "first_bucket": datetime.combine(self.starts[0], time.min)}
         # Each buyer's buckets as bits (up to 64 buckets: two months of days, a year of weeks, 5 years of months).
@@ -169,7 +171,7 @@ class PeriodScan:
             FROM (SELECT o.customer_id, count(*) AS n, sum(o.amount) FILTER (WHERE {REVENUE_CONDITION}) AS revenue,
                          count(*) FILTER (WHERE {REVENUE_CONDITION}) AS revenue_orders
                   FROM orders o WHERE o.ordered_at >= $start AND o.ordered_at < $end AND {self.real} GROUP BY 1) b
-            LEFT JOIN customer_stats s ON s.customer_id = b.customer_id""",
+            LEFT JOIN {self.stats} s ON s.customer_id = b.customer_id""",
             {"start": previous.starts_at, "end": previous.ends_before}).fetchall()[0]
 
     def totals(self) -> dict[str, tuple]:
@@ -185,9 +187,9 @@ class PeriodScan:
 
     def buyers(self) -> tuple[tuple[int, int], tuple[int, int]]:
         """(buyers, repeat buyers) for the period and for the previous one."""
-        current = self.cur.execute("""
+        current = self.cur.execute(f"""
             SELECT count(*), count(*) FILTER (WHERE b.orders >= 2 OR s.first_order_at < $start)
-            FROM overview_buyers b LEFT JOIN customer_stats s ON s.customer_id = b.customer_id""",
+            FROM overview_buyers b LEFT JOIN {self.stats} s ON s.customer_id = b.customer_id""",
             {"start": self.period.starts_at}).fetchall()[0]
         return (int(current[0]), int(current[1])), (int(self.before[0]), int(self.before[1]))
 
@@ -221,7 +223,8 @@ class PeriodScan:
             bits = ", ".join(f"sum(((b.buckets >> {k}::UBIGINT) & 1::UBIGINT)::INTEGER)" for k in range(n))
             buyers = self.cur.execute(f"SELECT {bits} FROM overview_buyers b").fetchall()[0]
             new = dict(self.cur.execute(f"""
-                SELECT {first} AS k, count(*) FROM overview_buyers b JOIN customer_stats s ON s.customer_id = b.customer_id
+                SELECT {first} AS k, count(*)
+                FROM overview_buyers b JOIN {self.stats} s ON s.customer_id = b.customer_id
                 WHERE {first} >= 0 AND {first} < {n} AND (b.buckets >> ({first})::UBIGINT) & 1::UBIGINT = 1
                 GROUP BY 1""", {"start": self.period.starts_at}).fetchall())
             rows = {k: (new.get(k, 0), int(buyers[k] or 0) - new.get(k, 0)) for k in range(n)}
@@ -230,7 +233,7 @@ class PeriodScan:
                 SELECT d.k, count(*) FILTER (WHERE {first} = d.k), count(*) FILTER (WHERE {first} < d.k)
                 FROM (SELECT DISTINCT o.customer_id, {_bucket_index(self.bucket, 'o.ordered_at')} AS k
                       FROM orders o WHERE o.ordered_at >= $start AND o.ordered_at < $end AND {self.real}) d
-                JOIN customer_stats s ON s.customer_id = d.customer_id GROUP BY d.k""", self.params).fetchall())
+                JOIN {self.stats} s ON s.customer_id = d.customer_id GROUP BY d.k""", self.params).fetchall())
         return pl.DataFrame({"period": self.starts,
                              "new": [rows.get(k, (0, 0))[0] for k in range(len(self.starts))],
                              "returning": [rows.get(k, (0, 0))[1] for k in range(len(self.starts))]},
@@ -249,7 +252,21 @@ class PeriodScan:
             params={"limit": int(limit), **self.params}).pl()
 
 
-def _other_figures(cur, period: Period) -> dict[str, tuple]:
+def _real_first_orders(cur) -> str:
+    """A table local to the cursor like customer_stats' first_order_at, but counting real orders only (for the
+    customers who have simulated ones); returns its name."""
+    cur.execute("""CREATE OR REPLACE TEMP TABLE overview_first AS
+        SELECT s.customer_id, CASE WHEN r.customer_id IS NULL THEN s.first_order_at ELSE r.first_real END
+               AS first_order_at
+        FROM customer_stats s LEFT JOIN (
+            SELECT o.customer_id, min(o.ordered_at) FILTER (WHERE o.id NOT IN (SELECT order_id FROM simulated_orders))
+                   AS first_real
+            FROM orders o WHERE o.customer_id IN (SELECT customer_id FROM simulated_orders) GROUP BY 1) r
+        ON r.customer_id = s.customer_id""")
+    return "overview_first"
+
+
+def _other_figures(cur, period: Period, stats: str = "customer_stats") -> dict[str, tuple]:
     """Customers, new customers, segments, campaigns launched, messages sent and delivered per period."""
     previous = period.previous()
     params = {"start": period.starts_at, "end": period.ends_before, "prev_start": previous.starts_at}
@@ -257,7 +274,7 @@ def _other_figures(cur, period: Period) -> dict[str, tuple]:
     # created on or after the previous period's start.
     row = cur.execute(f"""
         WITH late AS (SELECT {CUSTOMER_SINCE} AS since, c.created_at FROM customers c
-                      LEFT JOIN customer_stats s ON s.customer_id = c.id WHERE c.created_at >= $prev_start)
+                      LEFT JOIN {stats} s ON s.customer_id = c.id WHERE c.created_at >= $prev_start)
         SELECT (SELECT count(*) FILTER (WHERE created_at < $prev_start) FROM customers),
                (SELECT count(*) FILTER (WHERE since < $end) FROM late),
                (SELECT count(*) FILTER (WHERE since < $start) FROM late),
@@ -281,7 +298,7 @@ def _other_figures(cur, period: Period) -> dict[str, tuple]:
 
 def kpis(scan: PeriodScan) -> tuple[Kpi, ...]:
     """Every tile of KPIS for the scan's period, each with the previous period's value to compare with."""
-    totals, other = scan.totals(), _other_figures(scan.cur, scan.period)
+    totals, other = scan.totals(), _other_figures(scan.cur, scan.period, scan.stats)
     buyers = dict(zip(("cur", "prev"), scan.buyers()))
     values: dict[str, list] = {key: [] for key in KPIS}
     for side in ("cur", "prev"):

@@ -33,13 +33,13 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from crm_core.analytics.periods import anchor_day
 from crm_core.analytics.rfm_groups import GROUPS, SCORES, cell_groups
 from crm_core.segments.preview import today
 from crm_core.stats import REVENUE_CONDITION
 from crm_core.store import Store
 
 QUINTILES = (0.2, 0.4, 0.6, 0.8)
-HISTORICAL_AFTER_DAYS = 30  # a workspace whose last order is older than this suggests its last order day
 
 _PER_CUSTOMER = f"""SELECT customer_id, count(*)::INTEGER AS orders,
        coalesce(sum(amount) FILTER (WHERE {REVENUE_CONDITION}), 0)::DECIMAL(18,2) AS revenue,
@@ -146,11 +146,7 @@ class RfmResult:
 
 def suggested_as_of(store: Store) -> date:
     """Today, unless the latest order is more than a month old (historical data): then that order's day."""
-    latest = store.scalar("SELECT max(ordered_at) FROM orders")
-    now = today()
-    if latest is not None and latest.date() < now - timedelta(days=HISTORICAL_AFTER_DAYS):
-        return latest.date()
-    return now
+    return anchor_day(today(), store.scalar("SELECT max(ordered_at) FROM orders"))
 
 
 def _base_sql(latest: datetime | None, end: datetime, exclude_simulated: bool) -> str:

@@ -153,6 +153,7 @@ def _restore(cur: duckdb.DuckDBPyConnection, import_id: int, kind: str) -> None:
     created_customers = "(SELECT id FROM created_customers WHERE import_id = $i)"
     cur.execute(f"DELETE FROM order_items WHERE order_id IN {created_orders} "
                 f"OR order_id IN (SELECT id FROM orders WHERE customer_id IN {created_customers})", i)
+    cur.execute(f"DELETE FROM simulated_orders WHERE customer_id IN {created_customers}", i)  # their made-up orders
     cur.execute(f"DELETE FROM orders WHERE id IN {created_orders} OR customer_id IN {created_customers}", i)
     cur.execute("""UPDATE orders SET external_id = s.external_id, customer_id = s.customer_id,
                    ordered_at = s.ordered_at, amount = s.amount, currency = s.currency, status = s.status,

@@ -209,3 +209,33 @@ def test_an_emptied_workspace_is_not_refilled_with_demo_data_on_the_next_start(t
     backup.empty_workspace(store)
     again, loaded = workspace.prepare(tmp_path / "crm.duckdb")
     assert not loaded and again.scalar("SELECT count(*) FROM customers") == 0
+
+
+@pytest.mark.parametrize("entry", [{"file": "../../etc/passwd", "rows": 1}, {"file": "tables/customers.parquet"},
+                                   {"file": "tables/customers.parquet", "rows": "5"}, "x",
+                                   {"file": "tables/customers.parquet", "rows": -1}])
+def test_a_manifest_entry_we_do_not_write_is_refused(source, tmp_path, entry):
+    made = backup.backup(source, tmp_path / "b.zip")
+    odd = tmp_path / "odd.zip"
+    with zipfile.ZipFile(made.path) as old, zipfile.ZipFile(odd, "w") as new:
+        for item in old.infolist():
+            data = old.read(item)
+            if item.filename == backup.MANIFEST:
+                manifest = json.loads(data)
+                manifest["tables"]["customers"] = entry
+                data = json.dumps(manifest).encode()
+            new.writestr(item, data)
+    target = Store(tmp_path / "empty.duckdb")
+    with pytest.raises(BackupError, match="entry for customers is not one Mini CRM writes"):
+        backup.restore(target, odd)
+    assert _all_empty(target)
+
+
+def test_emptying_keeps_saved_import_mappings(source):
+    from crm_core.ingest.saved_mappings import save_mapping
+
+    save_mapping(source, "customers", ["Full Name", "Mail"], {"Full Name": "name", "Mail": "email"})
+    before = _contents(source, "saved_mappings")
+    assert before
+    backup.empty_workspace(source)
+    assert _contents(source, "saved_mappings") == before

@@ -94,7 +94,10 @@ def test_delete_cascades_orders_items_and_stats(store):
     item = [{"name": "Mug", "quantity": 2, "unit_price": "5"}]
     for cid in (ada, ada, bob):
         create_order(store, OrderInput(customer_id=cid, ordered_at="2024-01-01", amount=None, items=item))
+    made_up = store.scalar("SELECT min(id) FROM orders WHERE customer_id = ?", [ada])  # as the simulator lists one
+    store.write(lambda cur: cur.execute("INSERT INTO simulated_orders VALUES (?, 1, ?, now())", [made_up, ada]))
     assert delete_customer(store, ada) == 2
+    assert store.scalar("SELECT count(*) FROM simulated_orders") == 0
     assert store.rows("SELECT DISTINCT customer_id FROM orders") == [(bob,)]
     assert store.rows("SELECT customer_id FROM customer_stats") == [(bob,)]
     assert store.scalar("SELECT count(*) FROM order_items WHERE order_id NOT IN (SELECT id FROM orders)") == 0

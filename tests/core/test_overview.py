@@ -186,3 +186,20 @@ def test_an_empty_workspace(store):
     assert board.kpi("avg_order_value").current is None and board.kpi("repeat_rate").change is None
     assert board.places.table.is_empty() and board.top_customers.is_empty()
     assert board.revenue["orders"].sum() == 0 and board.buyers.height == 10
+
+
+def test_left_out_simulated_orders_do_not_make_anyone_a_returning_or_earlier_customer(store):
+    """A simulated order before a customer's first real one: with simulated orders left out, the customer is new."""
+    cid = create_customer(store, CustomerInput(name="Sim"))
+    store.write(lambda cur: cur.execute("UPDATE customers SET created_at = '2026-01-03' WHERE id = ?", [cid]))
+    fake = create_order(store, OrderInput(customer_id=cid, ordered_at="2025-12-01 10:00:00", amount="9"))
+    store.write(lambda cur: cur.execute("INSERT INTO simulated_orders VALUES (?, 1, ?, now())", [fake, cid]))
+    create_order(store, OrderInput(customer_id=cid, ordered_at="2026-01-05 10:00:00", amount="20"))
+    week = Period(date(2026, 1, 1), date(2026, 1, 7))
+    real = dashboard(store, week, "week")
+    assert _values(real, "repeat_rate") == (0.0, None)
+    assert _values(real, "new_customers")[0] == 1 and _values(real, "customers") == (1, 0)
+    assert real.buyers.select("new", "returning").sum().row(0) == (1, 0)
+    counted = dashboard(store, week, "week", include_simulated=True)  # the simulated December order counts
+    assert _values(counted, "repeat_rate")[0] == 1.0 and counted.buyers.select("new", "returning").sum().row(0) == (0, 1)
+    assert _values(counted, "customers") == (1, 1)
