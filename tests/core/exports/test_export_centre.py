@@ -199,3 +199,16 @@ def test_filter_values_bind_text_as_values(store, shop):
     hostile = "France') OR 1=1 --"
     assert count_rows(store, ExportRequest("customers", filters={"country": (hostile,)})) == 0
     assert set(DATASETS) == {"customers", "orders", "order-items", "segment-members", "campaign-log", "import-rejects"}
+
+
+def test_two_exports_in_the_same_second_get_two_files(store, monkeypatch, tmp_path):
+    from crm_core.exports import centre
+
+    out = tmp_path / "out"
+    monkeypatch.setattr(centre, "default_path", lambda request, fmt: out / f"{request.dataset}-same.csv")
+    store_rows = store.scalar("SELECT count(*) FROM customers")
+    first = centre.export_to_file(store, centre.ExportRequest("customers"), "csv")
+    second = centre.export_to_file(store, centre.ExportRequest("customers"), "csv")
+    assert (first.path.name, second.path.name) == ("customers-same.csv", "customers-same-2.csv")
+    assert first.rows == second.rows == store_rows
+    assert sorted(p.name for p in out.iterdir()) == ["customers-same-2.csv", "customers-same.csv"]  # no partials
