@@ -185,13 +185,24 @@ class PeriodScan:
         """The currencies of the period's orders, sorted."""
         return tuple(sorted({c[2] for c in self.cells}))
 
+    def _buyer_rows(self) -> list[tuple]:
+        """One join of the buyers with their first order: (bucket of a first order inside the period, or None;
+        buyers; repeat buyers), read once for the tiles and the new-vs-returning chart."""
+        if not hasattr(self, "_joined"):
+            first, n = _bucket_index(self.bucket, "s.first_order_at"), len(self.starts)
+            self._joined = self.cur.execute(f"""
+                SELECT CASE WHEN {first} >= 0 AND {first} < {n}
+                            AND (b.buckets >> ({first})::UBIGINT) & 1::UBIGINT = 1 THEN {first} END AS k,
+                       count(*), count(*) FILTER (WHERE b.orders >= 2 OR s.first_order_at < $start)
+                FROM overview_buyers b LEFT JOIN {self.stats} s ON s.customer_id = b.customer_id GROUP BY 1""",
+                {"start": self.period.starts_at}).fetchall()
+        return self._joined
+
     def buyers(self) -> tuple[tuple[int, int], tuple[int, int]]:
         """(buyers, repeat buyers) for the period and for the previous one."""
-        current = self.cur.execute(f"""
-            SELECT count(*), count(*) FILTER (WHERE b.orders >= 2 OR s.first_order_at < $start)
-            FROM overview_buyers b LEFT JOIN {self.stats} s ON s.customer_id = b.customer_id""",
-            {"start": self.period.starts_at}).fetchall()[0]
-        return (int(current[0]), int(current[1])), (int(self.before[0]), int(self.before[1]))
+        rows = self._buyer_rows()
+        current = (sum(int(r[1]) for r in rows), sum(int(r[2]) for r in rows))
+        return current, (int(self.before[0]), int(self.before[1]))
 
     def revenue_series(self) -> pl.DataFrame:
         """Revenue and orders per bucket, empty buckets as zeros (period, revenue, orders)."""
@@ -222,11 +233,7 @@ class PeriodScan:
         if n <= 64:  # one pass: a sum per bucket bit, and the new buyers grouped by their first order's bucket
             bits = ", ".join(f"sum(((b.buckets >> {k}::UBIGINT) & 1::UBIGINT)::INTEGER)" for k in range(n))
             buyers = self.cur.execute(f"SELECT {bits} FROM overview_buyers b").fetchall()[0]
-            new = dict(self.cur.execute(f"""
-                SELECT {first} AS k, count(*)
-                FROM overview_buyers b JOIN {self.stats} s ON s.customer_id = b.customer_id
-                WHERE {first} >= 0 AND {first} < {n} AND (b.buckets >> ({first})::UBIGINT) & 1::UBIGINT = 1
-                GROUP BY 1""", {"start": self.period.starts_at}).fetchall())
+            new = {int(r[0]): int(r[1]) for r in self._buyer_rows() if r[0] is not None}
             rows = {k: (new.get(k, 0), int(buyers[k] or 0) - new.get(k, 0)) for k in range(n)}
         else:  # longer ranges: each buyer's buckets from the orders themselves
             rows = dict((r[0], r[1:]) for r in self.cur.execute(f"""
@@ -241,15 +248,24 @@ class PeriodScan:
 
     def top_customers(self, limit: int = 10) -> pl.DataFrame:
         """The buyers who brought the most revenue (id, name, email, country, orders, revenue, last_order_at)."""
-        return self.cur.sql(f"""
+        # Their last order in the period is their last order ever when that came before the period's end (and
+        # stats count the same orders as the period): no scan of the orders then.
+        stats_last = "s.last_order_at" if self.stats == "customer_stats" else "NULL::TIMESTAMP"
+        top = self.cur.sql(f"""
             WITH t AS (SELECT * FROM overview_buyers ORDER BY revenue DESC, customer_id LIMIT $limit)
-            SELECT c.id, c.name, c.email, c.country, t.orders, t.revenue, l.last_order_at
-            FROM t JOIN customers c ON c.id = t.customer_id
-            JOIN (SELECT o.customer_id, max(o.ordered_at) AS last_order_at FROM orders o
-                  WHERE o.customer_id IN (SELECT customer_id FROM t) AND o.ordered_at >= $start
-                        AND o.ordered_at < $end AND {self.real} GROUP BY 1) l ON l.customer_id = t.customer_id
-            ORDER BY t.revenue DESC, c.id""",
-            params={"limit": int(limit), **self.params}).pl()
+            SELECT c.id, c.name, c.email, c.country, t.orders, t.revenue,
+                   CASE WHEN {stats_last} < $end THEN {stats_last} END AS last_order_at
+            FROM t JOIN customers c ON c.id = t.customer_id LEFT JOIN customer_stats s ON s.customer_id = t.customer_id
+            ORDER BY t.revenue DESC, c.id""", params={"limit": int(limit), "end": self.period.ends_before}).pl()
+        missing = top.filter(pl.col("last_order_at").is_null())["id"].to_list()
+        if not missing:
+            return top
+        found = dict(self.cur.execute(f"""
+            SELECT o.customer_id, max(o.ordered_at) FROM orders o
+            WHERE list_contains($ids, o.customer_id) AND o.ordered_at >= $start AND o.ordered_at < $end
+                  AND {self.real} GROUP BY 1""", {"ids": missing, **self.params}).fetchall())
+        return top.with_columns(pl.col("last_order_at").fill_null(
+            pl.col("id").replace_strict(found, default=None, return_dtype=pl.Datetime("us"))))
 
 
 def _real_first_orders(cur) -> str:
