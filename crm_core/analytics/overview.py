@@ -159,27 +159,32 @@ class PeriodScan:
                    {mask} AS buckets
             FROM orders o WHERE o.ordered_at >= $start AND o.ordered_at < $end AND {self.real}
             GROUP BY o.customer_id""", staged)
-        # (bucket, status, currency) -> orders, amount: a few hundred rows at most
-        self.cells = run(f"""
-            SELECT {index} AS k, o.status, o.currency, count(*), sum(o.amount)
-            FROM orders o WHERE o.ordered_at >= $start AND o.ordered_at < $end AND {self.real}
-            GROUP BY ALL""", staged).fetchall()
+        # (bucket, status, currency) -> orders, amount, for this period and (bucket -1) the previous one: a few
+        # hundred rows read in one pass
         previous = period.previous()
+        both = {**staged, "prev_start": previous.starts_at}
+        cells = run(f"""
+            SELECT CASE WHEN o.ordered_at >= $start THEN {index} ELSE -1 END AS k, o.status, o.currency, count(*),
+                   sum(o.amount)
+            FROM orders o WHERE o.ordered_at >= $prev_start AND o.ordered_at < $end AND {self.real}
+            GROUP BY ALL""", both).fetchall()
+        self.cells = [c for c in cells if c[0] >= 0]
+        self.previous_cells = [c for c in cells if c[0] < 0]
+        # the previous period's buyers, and those who had ordered before it (or twice in it)
         self.before = cur.execute(f"""
-            SELECT count(*), count(*) FILTER (WHERE b.n >= 2 OR s.first_order_at < $start), coalesce(sum(b.n), 0),
-                   coalesce(sum(b.revenue), 0)::DECIMAL(18,2), coalesce(sum(b.revenue_orders), 0)
-            FROM (SELECT o.customer_id, count(*) AS n, sum(o.amount) FILTER (WHERE {REVENUE_CONDITION}) AS revenue,
-                         count(*) FILTER (WHERE {REVENUE_CONDITION}) AS revenue_orders
-                  FROM orders o WHERE o.ordered_at >= $start AND o.ordered_at < $end AND {self.real} GROUP BY 1) b
+            SELECT count(*), count(*) FILTER (WHERE b.n >= 2 OR s.first_order_at < $start)
+            FROM (SELECT o.customer_id, count(*) AS n FROM orders o
+                  WHERE o.ordered_at >= $start AND o.ordered_at < $end AND {self.real} GROUP BY 1) b
             LEFT JOIN {self.stats} s ON s.customer_id = b.customer_id""",
             {"start": previous.starts_at, "end": previous.ends_before}).fetchall()[0]
 
     def totals(self) -> dict[str, tuple]:
         """Orders, revenue and revenue orders for the period ('cur') and the previous one ('prev')."""
-        paying = [c for c in self.cells if c[1] not in NON_REVENUE_STATUSES]
-        current = (sum(c[3] for c in self.cells), sum((Decimal(c[4]) for c in paying), Decimal("0.00")),
-                   sum(c[3] for c in paying))
-        return {"cur": current, "prev": (int(self.before[2]), Decimal(self.before[3]), int(self.before[4]))}
+        def summed(cells: list[tuple]) -> tuple[int, Decimal, int]:
+            paying = [c for c in cells if c[1] not in NON_REVENUE_STATUSES]
+            return (sum(c[3] for c in cells), sum((Decimal(c[4]) for c in paying), Decimal("0.00")),
+                    sum(c[3] for c in paying))
+        return {"cur": summed(self.cells), "prev": summed(self.previous_cells)}
 
     def currencies(self) -> tuple[str, ...]:
         """The currencies of the period's orders, sorted."""
