@@ -32,8 +32,10 @@ def communication_log_view(store: Store, campaign: Campaign) -> None:
     st.subheader("Communication log")
     cid = campaign.id
     left, right = st.columns([1, 3])
-    status = left.selectbox("Status", [None, *MESSAGE_STATUSES], key=f"cmp-log-status-{cid}",
-                            format_func=lambda s: "All statuses" if s is None else s.capitalize())
+    # a named first option: with None as an option the box can show its empty-choice placeholder instead
+    picked = left.selectbox("Status", ["all", *MESSAGE_STATUSES], key=f"cmp-log-status-{cid}",
+                            format_func=lambda s: "All statuses" if s == "all" else s.capitalize())
+    status = None if picked == "all" else picked
     search = right.text_input("Search the log", key=f"cmp-log-search-{cid}", type="search", live="300ms",
                               placeholder="Name, address or vendor message id", icon=":material/search:")
 

@@ -38,7 +38,7 @@ def show_chart(fig: go.Figure, data: pl.DataFrame, title: str, key: str, height:
     """Draw a Plotly figure in the house style, then a 'Download data (CSV)' button for `data`."""
     # the legend under the plot: above it, it ran into the toolbar on half-width charts
     fig.update_layout(height=height, margin=MARGIN, hoverlabel={"namelength": -1},
-                      legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0})
+                      legend={"orientation": "h", "yanchor": "top", "y": -0.28, "x": 0})
     st.plotly_chart(fig, width="stretch", theme="streamlit", key=key, config=chart_config(title))
     left, right = st.columns([3, 1], vertical_alignment="center")
     if caption:
