@@ -15,7 +15,6 @@ from crm_core.store import Store
 class DataSpan:
     """When the workspace's orders start and end, and the day date ranges end on by default."""
 
-    first_order: datetime | None
     last_order: datetime | None
     first_seen: datetime | None  # the first order or the first customer's sign-up, whichever is first
     anchor: date
@@ -36,7 +35,7 @@ def data_span(store: Store, today: date) -> DataSpan:
     seen = min((t for t in (first, signed_up) if t is not None), default=None)
     countries = store.rows(f"""SELECT coalesce(nullif(trim(country), ''), '{geo.UNKNOWN}') AS place, count(*)
                                FROM customers GROUP BY 1 ORDER BY 2 DESC, 1""")
-    return DataSpan(first, last, seen, anchor_day(today, last), int(simulated), sum(int(r[1]) for r in countries),
+    return DataSpan(last, seen, anchor_day(today, last), int(simulated), sum(int(r[1]) for r in countries),
                     tuple(r[0] for r in countries if r[0] != geo.UNKNOWN))
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pytest
 
 from crm_core.ingest import runner
 from crm_core.ingest.options import ImportOptions
@@ -74,3 +75,19 @@ def reference() -> duckdb.DuckDBPyConnection:
     """)
     assert con.sql("SELECT count(*) FROM people").fetchall()[0][0] == 9_920  # reference figure
     return con
+
+
+@pytest.fixture(scope="module")
+def olist(tmp_path_factory: pytest.TempPathFactory):
+    """The imported Olist workspace, once per test module."""
+    store = import_olist(tmp_path_factory.mktemp("olist"))
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def ref() -> duckdb.DuckDBPyConnection:
+    """The original files as an independent in-memory DuckDB, once per test module."""
+    con = reference()
+    yield con
+    con.close()

@@ -8,26 +8,12 @@ import pytest
 
 from crm_core.analytics.dashboard import dashboard, data_span
 from crm_core.analytics.periods import Period
-from tests.core.olist import import_olist, reference
+from tests.core.olist import olist, ref  # noqa: F401 (fixtures)
 
 YEAR = Period(date(2017, 1, 1), date(2017, 12, 31))
 # How the import maps Olist's statuses (crm_core.ingest.parse_sql STATUS_SYNONYMS), restated by hand.
 STATUS = {"delivered": "delivered", "shipped": "shipped", "canceled": "cancelled", "unavailable": "cancelled",
           "processing": "paid", "invoiced": "paid", "created": "pending"}
-
-
-@pytest.fixture(scope="module")
-def olist(tmp_path_factory: pytest.TempPathFactory):
-    store = import_olist(tmp_path_factory.mktemp("olist_overview"))
-    yield store
-    store.close()
-
-
-@pytest.fixture(scope="module")
-def ref():
-    con = reference()
-    yield con
-    con.close()
 
 
 def test_revenue_by_month_matches_the_files(olist, ref):

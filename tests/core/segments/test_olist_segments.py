@@ -23,24 +23,10 @@ from crm_core.segments.preview import count_matching, explain, preview, waterfal
 from crm_core.segments.rules import parse_rules
 from crm_core.segments.saved import overlap, save_segment, segment_members_query
 from crm_core.store import Store
-from tests.core.olist import OLIST, import_olist, reference
+from tests.core.olist import OLIST, olist, ref  # noqa: F401 (fixtures)
 
 AS_OF = date(2017, 12, 31)
 CATEGORY = "beleza_saude"  # health & beauty, 398 products
-
-
-@pytest.fixture(scope="module")
-def olist(tmp_path_factory: pytest.TempPathFactory):
-    store = import_olist(tmp_path_factory.mktemp("olist_segments"))
-    yield store
-    store.close()
-
-
-@pytest.fixture(scope="module")
-def ref() -> duckdb.DuckDBPyConnection:
-    con = reference()
-    yield con
-    con.close()
 
 
 def _n(ref, sql: str) -> int:
