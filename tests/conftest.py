@@ -7,6 +7,7 @@ import pytest
 
 from crm_core import store as store_module
 from crm_core.store import Store
+from tests.fake_openai import FakeOpenAI
 
 SMALL_DEMO = ("120", "1500")
 
@@ -18,8 +19,21 @@ def isolated_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("CRM_AUTH_PATH", str(tmp_path / "auth.yaml"))
     monkeypatch.setenv("CRM_DEMO_CUSTOMERS", SMALL_DEMO[0])
     monkeypatch.setenv("CRM_DEMO_ORDERS", SMALL_DEMO[1])
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL"):  # never a developer's real model
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CRM_SECRETS_PATH", str(tmp_path / "secrets.toml"))
     yield tmp_path
     store_module.close_all()
+
+
+@pytest.fixture
+def fake_openai(monkeypatch: pytest.MonkeyPatch):
+    """A local OpenAI-compatible server, with OPENAI_API_KEY/OPENAI_BASE_URL pointing at it."""
+    server = FakeOpenAI()
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-fake")
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    yield server
+    server.close()
 
 
 @pytest.fixture
