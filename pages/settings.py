@@ -1,7 +1,8 @@
-"""Settings (admins): the open workspace file, resetting it to fresh demo data, backup and restore."""
+"""Settings (admins): the open workspace file, the AI assistant, resetting to fresh demo data, backup and restore."""
 import streamlit as st
 
 from crm_core import config, workspace
+from ui.ai_settings import ai_settings_panel
 from ui.auth import require_role
 from ui.backup_panel import backup_panel
 from ui.state import get_store
@@ -16,6 +17,8 @@ st.subheader("Workspace")
 st.markdown(f"**Database file:** `{facts.path}`  \n**Schema version:** {facts.schema_version}  \n"
             f"**Holds:** {facts.customers:,} customers and {facts.orders:,} orders")
 st.caption("Set the environment variable CRM_DB_PATH before starting the app to open another file.")
+
+ai_settings_panel(store)
 
 st.subheader("Reset demo data")
 st.write("Replace **all** customers and orders with a freshly generated demo workspace: realistic names, "
