@@ -84,11 +84,17 @@ def recent_segments(cur, limit: int = 5) -> pl.DataFrame:
         ORDER BY g.updated_at DESC, g.id DESC LIMIT $limit""", params={"limit": int(limit)}).pl()
 
 
+PERFECT_HASH_BITS = 21
+
+
 def dashboard(store: Store, period: Period, bucket: str | None = None, level: str = "country",
               country: str | None = None, include_simulated: bool = False) -> Dashboard:
     """The whole overview for a period (bucket chosen from its length unless given), read in one cursor."""
     bucket = bucket_for(period) if bucket is None else bucket
     with store.cursor() as cur:
+        # Group by customer with a plain array indexed by id rather than a hash table when ids span at most 2^21
+        # (2M customers; the array then takes some 100 MB at most): 2-3x faster at 1M customers. This cursor only.
+        cur.execute(f"SET perfect_ht_threshold = {PERFECT_HASH_BITS}")
         cur.begin()  # one snapshot: a write landing meanwhile cannot make the tiles and the charts disagree
         try:
             return _read(cur, period, bucket, level, country, include_simulated)
