@@ -84,8 +84,8 @@ def tokenize(text: str) -> list[Token]:
 
 
 def key(text: str) -> str:
-    """How a name is compared: its folded tokens joined by one space ('  São  Paulo ' -> 'sao paulo')."""
-    return " ".join(t.norm for t in tokenize(text))
+    """How a name is compared: folded words joined by one space ('  São  Paulo ' and 'sao_paulo' -> 'sao paulo')."""
+    return " ".join(re.sub(r"[_-]", " ", " ".join(t.norm for t in tokenize(text))).split())
 
 
 # -- the grammar's fixed words ---------------------------------------------------------------------
@@ -166,9 +166,9 @@ _DISTINCT_LIMIT = 200_000
 class Places:
     """Place names as they are stored in this workspace (and the category names its items carry)."""
 
-    names: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)  # key -> ((field, stored), ...)
-    aliases: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)  # used when names has no match
-    category_names: dict[str, tuple[str, ...]] = field(default_factory=dict)  # key -> stored categories
+    names: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict, hash=False)  # key -> ((field, value),)
+    aliases: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict, hash=False)  # when names has none
+    category_names: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False)  # key -> stored categories
 
     def lookup(self, name: str) -> list[tuple[str, str]]:
         """[(field key "city"|"state"|"country", stored value)] a place name stands for; [] when unknown."""

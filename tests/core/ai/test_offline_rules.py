@@ -183,6 +183,15 @@ def test_places_match_ignoring_case_accents_and_spaces_and_prefer_stored_names_t
     assert PLACES.categories("home &  GARDEN") == ["Home & Garden"]
 
 
+def test_names_written_with_underscores_match_spaces_both_ways_and_places_can_be_hashed():
+    olist = build_places(["sao_paulo"], [], [], ["bed_bath_table", "health_beauty"])
+    assert olist.lookup("Sao Paulo") == [("city", "sao_paulo")]
+    assert olist.categories("bed bath table") == ["bed_bath_table"]
+    parsed = parse_sentence("bought bed bath table or health_beauty", CATALOG, olist, today=TODAY)
+    assert parsed.rules == ALL(c("bought_category", "any_of", ["bed_bath_table", "health_beauty"]))
+    assert hash(olist) == hash(PLACES)
+
+
 def test_this_year_counts_from_today_in_utc():
     parsed = parse_sentence("signed up this year", CATALOG, PLACES)
     assert parsed.rules["rules"][0]["value"] == f"{utc_now().year - 1}-12-31"
