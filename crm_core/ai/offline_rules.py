@@ -3,7 +3,7 @@ in docs/ai-offline-grammar.md. It refuses, naming the words, whatever it cannot 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Callable
 
 from crm_core.ai.offline_lexicon import (ANYTHING, AUX, AVERAGE_WORDS, CONNECTORS, FILLERS, GRAMMAR_WORDS,
@@ -31,10 +31,12 @@ class OfflineParse:
 
 
 def _cond(field: str, op: str, value: Any = None, days: int | None = None) -> dict:
+    def plain(v: Any) -> Any:  # Decimal -> its digits; parse_rules reads them back exactly
+        return v if isinstance(v, (int, str)) else str(v)
+
     out: dict[str, Any] = {"field": field, "op": op}
     if value is not None:
-        out["value"] = [str(v) if not isinstance(v, (int, str)) else v for v in value] if isinstance(value, list) \
-            else (str(value) if not isinstance(value, (int, str)) else value)
+        out["value"] = [plain(v) for v in value] if isinstance(value, list) else plain(value)
     if days is not None:
         out["days"] = days
     return out
@@ -69,6 +71,7 @@ class _Parser(Reader):
             raise Refusal(f"Describe the customers you want, for example: \"{EXAMPLE}\".")
         terms = [[self.clause_or_refuse()]]
         while not self.done:
+            or_at = self.i
             joined = self.connector()
             if self.done:
                 raise Refusal(f"The sentence stops after '{self.tokens[-1].raw}': say what comes next.")
@@ -77,7 +80,12 @@ class _Parser(Reader):
             node = self.clause_or_refuse()
             if joined == "or":
                 terms[-1].append(node)
+                last_or = or_at
             else:
+                if len(terms[-1]) > 1:  # "A or B and C": (A or B) and C, or A or (B and C)?
+                    raise Refusal(f"I can't tell which conditions '{self.shown(last_or, self.extent(last_or + 1))}' "
+                                  "joins: put the 'or' part last (\"in Brazil who A or B\"), or build the groups "
+                                  "in the editor.")
                 terms.append([node])
         parts = [t[0] if len(t) == 1 else _group("any", t) for t in terms]
         if len(parts) == 1 and "rules" in parts[0]:
@@ -133,7 +141,7 @@ class _Parser(Reader):
 
     def negation(self) -> bool:
         start = self.i
-        while self.word() in AUX and not self.at(("do", "not")) and not any(self.at(p) for p in NEGATIONS):
+        while self.word() in AUX and not any(self.at(p) for p in NEGATIONS):
             self.i += 1
         if self.take(*NEGATIONS):
             return True
@@ -240,7 +248,7 @@ class _Parser(Reader):
             return None
         if phrase == ("before",):
             return _cond("first_order_date", "before", span[0].isoformat())
-        day = span[1] if phrase == ("after",) else span[0] - (date(2000, 1, 2) - date(2000, 1, 1))
+        day = span[1] if phrase == ("after",) else span[0] - timedelta(days=1)  # since D includes D
         return _cond("last_order_date", "after", day.isoformat())
 
     def last_or_first_order(self) -> dict | None:

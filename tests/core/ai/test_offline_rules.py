@@ -159,6 +159,7 @@ REFUSED = [
     ("customers", "Describe"),
     ("", "Describe"),
     ("spent more than 100 in the last 200 years", "200 years"),
+    ("spent over 100 or ordered twice and in Brazil", "or ordered twice"),
 ]
 
 
@@ -221,7 +222,7 @@ def _shop(store):
 
 
 def test_the_issue_example_on_a_workspace_with_sao_paulo_and_sp_selects_the_lapsed_big_spender(store):
-    people = _shop(store)
+    _shop(store)
     places = known_places(store)
     assert places.lookup("São Paulo") == [("city", "sao paulo")]
     assert places.lookup("sp") == [("state", "SP")]
@@ -235,8 +236,7 @@ def test_the_issue_example_on_a_workspace_with_sao_paulo_and_sp_selects_the_laps
     # Eva never ordered (excluded: 'haven't ordered in 30 days' keeps buyers who lapsed).
     assert count_matching(store, root, utc_now().date(), catalog) == 1
     never = parse_rules(parse_sentence("in SP who never ordered", catalog, places).rules, catalog)
-    assert count_matching(store, never, utc_now().date(), catalog) == 1
-    assert people["Eva Costa"]
+    assert count_matching(store, never, utc_now().date(), catalog) == 1  # Eva
 
 
 def test_every_accepted_tree_validates_and_counts_on_the_demo_workspace(tmp_path):
@@ -269,7 +269,8 @@ _CLAUSES = ["in Brazil", "from the US, Canada or Mexico", "spent more than $1.5k
             "haven't ordered in 30 days", "never ordered", "ordered at least twice", "placed 5+ orders in the last year",
             "bought Electronics or Books", "signed up since March 2024", "with an average order above 80 EUR",
             "whose last order was more than 90 days ago", "not in Germany", "ordered in the last 2 weeks"]
-_JOINERS = [" and ", " or ", " but ", " who ", ", ", " and who ", ", or "]
+_AND_JOINERS = [" and ", " but ", " who ", ", ", " and who ", " with "]
+_JOINERS = _AND_JOINERS + [" or ", ", or "]  # 'or' only joins the last two: "A or B and C" is refused
 _NOISE = ["cats", "Atlantis", "a lot", "-2", "1.500", "recently", "yesterday", "and", "VIPs", "few"]
 
 
@@ -277,7 +278,8 @@ def test_sentences_built_from_the_grammar_parse_and_validate_and_noise_in_them_i
     rng = random.Random(7)
     for _ in range(300):
         parts = [rng.choice(_CLAUSES) for _ in range(rng.randint(1, 3))]
-        sentence = "customers " + "".join(p + rng.choice(_JOINERS) for p in parts[:-1]) + parts[-1]
+        joiners = [rng.choice(_AND_JOINERS) for _ in parts[:-2]] + [rng.choice(_JOINERS)] * (len(parts) > 1)
+        sentence = "customers " + "".join(p + j for p, j in zip(parts, joiners)) + parts[-1]
         parsed = parse_sentence(sentence, CATALOG, PLACES, today=TODAY)
         assert parsed.reason is None, sentence
         assert to_json(parse_rules(parsed.rules, CATALOG)) == parsed.rules, sentence
