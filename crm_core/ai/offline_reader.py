@@ -138,7 +138,8 @@ class Reader:
         return days
 
     def period(self, need_prep: bool = False) -> int | None:
-        """'in the last 3 months', 'within 30 days', 'for 2 weeks', 'in the past year' -> days."""
+        """'in the last 3 months', 'within 30 days', 'for 2 weeks', 'in the past year' -> days. A bare 'last
+        month' is refused here: it may mean the calendar month."""
         start = self.i
         prep = self.take(*_PERIOD_PREPS)
         last = self.take(*_LAST)
@@ -147,7 +148,7 @@ class Reader:
             return None
         number = self.count()
         unit = self.word()
-        if unit not in UNITS or (number is None and not last):
+        if unit not in UNITS or (number is None and (not last or not prep and len(last) == 1)):
             self.i = start
             return None
         self.i += 1

@@ -104,6 +104,7 @@ ACCEPTED = [
     ("signed up in the last 30 days", ALL(c("signup_date", "in_last_days", 30))),
     ("signed up before 2023", ALL(c("signup_date", "before", "2023-01-01"))),
     ("signed up this year", ALL(c("signup_date", "after", "2024-12-31"))),
+    ("signed up last year", ALL(c("signup_date", "between", ["2024-01-01", "2024-12-31"]))),
     ("joined between January 2024 and March 2024", ALL(c("signup_date", "between", ["2024-01-01", "2024-03-31"]))),
     # averages and categories
     ("average order above $100", ALL(c("avg_order_value", ">", 100))),
@@ -160,6 +161,7 @@ REFUSED = [
     ("", "Describe"),
     ("spent more than 100 in the last 200 years", "200 years"),
     ("spent over 100 or ordered twice and in Brazil", "or ordered twice"),
+    ("spent over $100 last month", "last month"),
 ]
 
 
