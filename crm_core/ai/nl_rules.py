@@ -27,20 +27,22 @@ PLACE_FIELDS = ("city", "state", "country")
 RESPELLED_OPS = ("is", "is_not", "in", "not_in")
 OFFERED_FACETS = {"bought_category": "Product categories", "country": "Countries"}
 REFUSED = "The model's rule did not pass our checks."
-SYSTEM = """You turn a marketer's description of an audience into a segment rule tree for a CRM.
-Answer with JSON only: {{"rules": <a rule tree>, "notes": <one short sentence on how you read it>}}.
-- A rule tree is a group {{"match": "all"|"any", "negate": false|true, "rules": [...]}} whose rules are
-  conditions {{"field": ..., "op": ..., "value": ...}} or nested groups. Never write SQL.
-- Use only the fields and operators listed below, with the value each operator takes; "but" means "and".
-- Relative dates are whole days counted back from today: "in the last 3 months" is 90 days, a week 7
-  days, a year 365 days. "Has not ordered in 30 days" is last_order_date more_than_days_ago 30 (customers
-  who never ordered have no last order). Fields marked with "days" carry the window in "days".
-- Amounts are in the workspace's currency ({currency}); write them as plain numbers (R$500 -> 500, 2k -> 2000).
-- Places are written as the customer data writes them (a country's usual name, e.g. "United States").
-- Today is {today}.
-
-Fields:
-{fields}"""
+SYSTEM = "\n".join((  # one line per instruction: the prompt is shown to users as it is sent
+    "You turn a marketer's description of an audience into a segment rule tree for a CRM.",
+    'Answer with JSON only: {{"rules": <a rule tree>, "notes": <one short sentence on how you read it>}}.',
+    '- A rule tree is a group {{"match": "all"|"any", "negate": false|true, "rules": [...]}} whose rules are '
+    'conditions {{"field": ..., "op": ..., "value": ...}} or nested groups. Never write SQL.',
+    '- Use only the fields and operators listed below, with the value each operator takes; "but" means "and".',
+    '- Relative dates are whole days counted back from today: "in the last 3 months" is 90 days, a week 7 days, '
+    'a year 365 days. "Has not ordered in 30 days" is last_order_date more_than_days_ago 30 (customers who never '
+    'ordered have no last order). Fields that need "days" carry their window in "days".',
+    "- Amounts are in the workspace's currency ({currency}); write them as plain numbers (R$500 -> 500, "
+    "2k -> 2000).",
+    '- Places are written as the customer data writes them (a country\'s usual name, e.g. "United States").',
+    "- Today is {today}.",
+    "",
+    "Fields:",
+    "{fields}"))
 
 
 def known_places(store: Store):
