@@ -16,6 +16,7 @@ from crm_core.segments.workbench import analyse
 from crm_core.store import Store
 from crm_core.validation import NotFoundError, ValidationError
 from ui.auth import CurrentUser
+from ui.segment_ai import describe_box
 from ui.segment_editor import has_rules, load_rules, rule_editor
 from ui.segment_views import (audience_panel, explain_view, overlap_view, sample_view, size_history_view,
                               sql_view, waterfall_view)
@@ -148,7 +149,7 @@ def workbench(store: Store, param: str, user: CurrentUser) -> None:
 def _live(store: Store, user: CurrentUser, segment_id: int | None, segment) -> None:
     """Everything that follows an edit: reruns alone, not the whole page."""
     catalog = load_catalog(store)
-    panel, when = st.container(), st.columns([1, 1, 2])
+    ai_box, panel, when = st.container(), st.container(), st.columns([1, 1, 2])
     mode = when[0].radio("As of", ["today", "date"], key=f"seg-asof-mode-{segment_id}",
                          index=1 if segment and segment.as_of else 0,
                          format_func=lambda m: f"Today ({today().isoformat()})" if m == "today" else "A fixed date",
@@ -158,6 +159,8 @@ def _live(store: Store, user: CurrentUser, segment_id: int | None, segment) -> N
     if mode == "date":
         as_of = when[1].date_input("As-of date", value=segment.as_of if segment and segment.as_of else today(),
                                    format="YYYY-MM-DD", key=f"seg-asof-{segment_id}") or today()
+    with ai_box:
+        describe_box(store, as_of, segment_id)
     st.markdown("**Rule**")
     rules = rule_editor(store, catalog)
     with st.expander("Paste or upload rule JSON", icon=":material/data_object:"):
