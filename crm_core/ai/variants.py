@@ -105,6 +105,9 @@ def check_variant(angle: Any, subject: Any, body: Any, channel: str,
     longest = worst_case_text(parsed["message"])
     variant = Variant(angle[:60], subject, body, len(longest), len(body), spec.body_limit,
                       sms_length(longest).segments if channel == "sms" else None)
+    if variant.written > spec.body_limit:
+        return None, [f"the message is {variant.written:,} characters long as written; "
+                      f"{spec.label} allows {spec.body_limit:,}"]
     if not variant.within_limit:
         return None, [f"the message can be {variant.length:,} characters long once filled in; "
                       f"{spec.label} allows {spec.body_limit:,}"]
