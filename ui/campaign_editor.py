@@ -19,6 +19,7 @@ from ui.auth import CurrentUser
 from ui.campaign_format import clear_errors, field_error, has_errors, other_errors, plain, set_errors
 from ui.campaign_form import (K, OPEN_KEY, form_input, load_form, new_input, sending_settings, variables_help,
                               vendor_settings, watched)
+from ui.campaign_ideas import message_ideas
 from ui.segment_editor import rule_editor
 from ui.segment_views import audience_panel
 from ui.widgets import flash
@@ -72,6 +73,7 @@ def editor(store: Store, campaign: Campaign | None, user: CurrentUser) -> Campai
     st.caption(f"{len(st.session_state.get(K + 'template') or ''):,} characters as written; "
                f"{CHANNELS[channel].label} allows {limit:,} after the values are filled in"
                + (" (longer SMS go out as several segments)." if channel == "sms" else "."))
+    message_ideas(store, channel)
     with st.expander("Variables and filters you can use", icon=":material/data_object:"):
         variables_help(catalog)
 

@@ -16,6 +16,7 @@ from crm_core.campaigns.model import Campaign
 from crm_core.store import Store
 from crm_core.validation import NotFoundError, ValidationError, utc_now
 from ui.auth import CurrentUser
+from ui.ai_insights import campaign_insight_panel
 from ui.campaign_format import pct, plain, show_refusal
 from ui.charts import plot_frame, show_chart
 from ui.widgets import flash, money
@@ -59,6 +60,7 @@ def performance_view(store: Store, campaign: Campaign, user: CurrentUser) -> Non
                 "messages." if not campaign.is_final else "No message was sent, so nothing can be attributed.",
                 icon=":material/hourglass_top:")
         _failures(perf, key)
+        campaign_insight_panel(store, campaign)
         return
     _headline(a)
     _funnel(perf, key)
@@ -67,6 +69,7 @@ def performance_view(store: Store, campaign: Campaign, user: CurrentUser) -> Non
     _failures(perf, key)
     if user.can_write:
         _simulated_actions(store, campaign, perf, user)
+    campaign_insight_panel(store, campaign)
 
 
 def _simulated_toggle(perf: Performance, key: str) -> None:

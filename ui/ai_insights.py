@@ -1,0 +1,88 @@
+"""AI insights on screen: which engine answered (and why the offline one did), the exact prompt, and the campaign
+summary and segment description panels: our figures as a small table, then the three parts of prose."""
+from __future__ import annotations
+
+from datetime import date
+
+import streamlit as st
+
+from crm_core.ai.answer import Answer
+from crm_core.ai.insights import Insight, campaign_insight, segment_insight
+from crm_core.campaigns.model import Campaign
+from crm_core.validation import NotFoundError, ValidationError
+from ui.campaign_format import plain, show_refusal
+
+PROSE_LABELS = (("what_happened", "What happened"), ("stands_out", "What stands out"), ("try_next", "What to try next"))
+
+
+def show_engine(answer: Answer) -> None:
+    """Which engine answered, why the offline engine did, what the model got wrong, and the exact prompt."""
+    if answer.by_model:
+        st.caption(f":material/smart_toy: Written by the model **{plain(answer.engine)}**.")
+    else:
+        st.caption(":material/offline_bolt: Written by the **offline engine** (nothing left this machine"
+                   + (" after the model failed)." if _was_sent(answer) else ")."))
+    if answer.note:
+        st.info(plain(answer.note), icon=":material/info:")
+    if answer.problems:
+        with st.expander("What did not pass our checks", icon=":material/rule:"):
+            st.markdown("\n".join(f"- {plain(p)}" for p in answer.problems))
+    if answer.prompt:
+        title = "See exactly what was sent" if _was_sent(answer) else "See exactly what would be sent to a model"
+        with st.expander(title, icon=":material/visibility:"):
+            st.caption("Only the field catalog, rules and aggregate figures are sent: never a customer's details.")
+            st.code(answer.prompt, language=None, wrap_lines=True)
+
+
+def _was_sent(answer: Answer) -> bool:
+    """Whether the prompt went to a model (it did unless no model is set up or the offline engine is chosen)."""
+    return answer.by_model or "instead" in (answer.note or "")
+
+
+def show_insight(answer: Answer[Insight]) -> None:
+    """An insight: the figures table, the three parts of prose, and the engine."""
+    insight = answer.value
+    if insight is None:
+        st.warning("No summary could be written.", icon=":material/warning:")
+        show_engine(answer)
+        return
+    st.table({"Figure": [label for label, _ in insight.figures], "Value": [value for _, value in insight.figures]})
+    for field, label in PROSE_LABELS:
+        st.markdown(f"**{label}.** {plain(getattr(insight, field))}")
+    st.caption("The figures come from our own queries; the AI only writes the words around them.")
+    show_engine(answer)
+
+
+def campaign_insight_panel(store, campaign: Campaign) -> None:
+    """'Summarise this campaign': figures, what happened, what stands out, what to try next."""
+    key = f"ai-cmp-{campaign.id}"
+    if st.button("Summarise this campaign", key=f"{key}-go", icon=":material/auto_awesome:",
+                 help="A short summary of the results, from the figures on this page."):
+        try:
+            with st.spinner("Writing the summary…"):
+                st.session_state[key] = campaign_insight(store, campaign.id)
+        except (ValidationError, NotFoundError) as exc:
+            show_refusal(exc)
+            return
+    if st.session_state.get(key) is not None:
+        with st.container(border=True):
+            show_insight(st.session_state[key])
+
+
+def segment_insight_panel(store, rules: dict, as_of: date | None) -> None:
+    """'Describe this segment': its aggregate figures and a short description of who is in it."""
+    key = "ai-seg-insight"
+    if st.button("Describe this segment", key=f"{key}-go", icon=":material/auto_awesome:",
+                 help="Who is in the segment, from its size, spend, orders and countries."):
+        try:
+            with st.spinner("Describing the segment…"):
+                st.session_state[key] = (rules, as_of, segment_insight(store, rules, as_of))
+        except (ValidationError, NotFoundError) as exc:
+            show_refusal(exc)
+            return
+    shown = st.session_state.get(key)
+    if shown is not None:
+        if (shown[0], shown[1]) != (rules, as_of):
+            st.caption("The rule or date has changed since this description: describe it again to update it.")
+        with st.container(border=True):
+            show_insight(shown[2])
