@@ -77,7 +77,7 @@ def test_the_model_path_names_the_model_and_loads_its_rule(fake_openai, monkeypa
                                    "OR lower(c.country) = lower(?)", [8, "Canada"])
     shown = texts(at).replace("\\", "")
     assert "Answered by the model fake-model-7" in shown and "Frequent buyers or Canadians" in shown
-    assert "offline engine" not in shown
+    assert "Answered by the offline engine" not in shown
     assert len(fake_openai.requests) == 1
     assert "frequent buyers or anyone in Canada" in fake_openai.requests[0]["raw"]
 
