@@ -1,5 +1,5 @@
-"""AI insights on screen: which engine answered (and why the offline one did), the exact prompt, and the campaign
-summary and segment description panels: our figures as a small table, then the three parts of prose."""
+"""AI insights on screen: the campaign summary and segment description panels: our figures as a small table, then
+the three parts of prose, and which engine wrote them."""
 from __future__ import annotations
 
 from datetime import date
@@ -10,33 +10,10 @@ from crm_core.ai.answer import Answer
 from crm_core.ai.insights import Insight, campaign_insight, segment_insight
 from crm_core.campaigns.model import Campaign
 from crm_core.validation import NotFoundError, ValidationError
+from ui.ai_answer import show_engine
 from ui.campaign_format import plain, show_refusal
 
 PROSE_LABELS = (("what_happened", "What happened"), ("stands_out", "What stands out"), ("try_next", "What to try next"))
-
-
-def show_engine(answer: Answer) -> None:
-    """Which engine answered, why the offline engine did, what the model got wrong, and the exact prompt."""
-    if answer.by_model:
-        st.caption(f":material/smart_toy: Written by the model **{plain(answer.engine)}**.")
-    else:
-        st.caption(":material/offline_bolt: Written by the **offline engine** (nothing left this machine"
-                   + (" after the model failed)." if _was_sent(answer) else ")."))
-    if answer.note:
-        st.info(plain(answer.note), icon=":material/info:")
-    if answer.problems:
-        with st.expander("What did not pass our checks", icon=":material/rule:"):
-            st.markdown("\n".join(f"- {plain(p)}" for p in answer.problems))
-    if answer.prompt:
-        title = "See exactly what was sent" if _was_sent(answer) else "See exactly what would be sent to a model"
-        with st.expander(title, icon=":material/visibility:"):
-            st.caption("Only the field catalog, rules and aggregate figures are sent: never a customer's details.")
-            st.code(answer.prompt, language=None, wrap_lines=True)
-
-
-def _was_sent(answer: Answer) -> bool:
-    """Whether the prompt went to a model (it did unless no model is set up or the offline engine is chosen)."""
-    return answer.by_model or "instead" in (answer.note or "")
 
 
 def show_insight(answer: Answer[Insight]) -> None:

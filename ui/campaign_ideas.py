@@ -8,7 +8,7 @@ from crm_core.ai.variants import GOAL_LIMIT, TONES, Variant, message_variants
 from crm_core.campaigns.model import CHANNELS
 from crm_core.store import Store
 from crm_core.validation import ValidationError
-from ui.ai_insights import show_engine
+from ui.ai_answer import show_engine
 from ui.campaign_format import plain, show_refusal
 from ui.campaign_form import K
 

@@ -10,6 +10,7 @@ from crm_core.ai.nl_rules import MAX_SENTENCE, rules_from_text
 from crm_core.config import PROJECT_ROOT
 from crm_core.store import Store
 from crm_core.validation import ValidationError
+from ui.ai_answer import show_prompt
 from ui.campaign_format import plain
 from ui.segment_editor import load_rules
 
@@ -54,11 +55,7 @@ def _show_answer(segment_id: int | None) -> None:
     if answer.value is None:
         st.info("No rule was built; the editor is unchanged. Try a simpler sentence, or build the rule below.",
                 icon=":material/info:")
-    if answer.prompt:
-        with st.expander("See exactly what was sent", icon=":material/visibility:"):
-            st.caption("What the model is asked: the field list, categories and countries of this workspace and "
-                       "your sentence, never customer records. Without a model nothing leaves this machine.")
-            st.code(answer.prompt, language=None, wrap_lines=True)
+    show_prompt(answer)
 
 
 def _grammar() -> None:

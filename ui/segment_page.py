@@ -9,12 +9,13 @@ from crm_core.segments.catalog import load_catalog
 from crm_core.segments.foreign import FORMATS as RULE_FORMATS
 from crm_core.segments.foreign import to_canonical
 from crm_core.segments.preview import members_query, today
-from crm_core.segments.rules import RuleError
+from crm_core.segments.rules import RuleError, to_json
 from crm_core.segments.saved import (delete_segment, duplicate_segment, get_segment, list_segments,
                                      measure_segments, overlap, save_segment, size_history)
 from crm_core.segments.workbench import analyse
 from crm_core.store import Store
 from crm_core.validation import NotFoundError, ValidationError
+from ui.ai_insights import segment_insight_panel
 from ui.auth import CurrentUser
 from ui.segment_ai import describe_box
 from ui.segment_editor import has_rules, load_rules, rule_editor
@@ -172,7 +173,7 @@ def _live(store: Store, user: CurrentUser, segment_id: int | None, segment) -> N
     analysis = analyse(store, rules, as_of, segment_id, catalog=catalog)
     with panel:
         audience_panel(analysis)
-    tabs = st.tabs(["Waterfall", "Sample", "Why in or out?", "SQL & JSON", "Size over time"])
+    tabs = st.tabs(["Waterfall", "Sample", "Why in or out?", "SQL & JSON", "Size over time", "Describe (AI)"])
     with tabs[0]:
         waterfall_view(analysis)
     with tabs[1]:
@@ -186,6 +187,11 @@ def _live(store: Store, user: CurrentUser, segment_id: int | None, segment) -> N
             st.caption("Save the segment to start recording its size over time.")
         else:
             size_history_view(size_history(store, segment_id))
+    with tabs[5]:
+        if analysis.preview is not None:
+            segment_insight_panel(store, to_json(analysis.root), as_of)
+        else:
+            st.caption("Fix the rule first: a description needs a rule that can be counted.")
     if analysis.preview and analysis.preview.count:
         st.caption(f"Download the {analysis.preview.count:,} members with their figures:")
         download_buttons(store, *members_query(store, analysis.root, as_of, catalog),

@@ -23,6 +23,7 @@ class Answer(Generic[T]):
     prompt: str | None = None
     note: str | None = None
     problems: list[str] = field(default_factory=list)
+    sent: bool = False  # whether the prompt went to a model (False: nothing left this machine)
 
     @property
     def by_model(self) -> bool:
@@ -36,10 +37,10 @@ def answer_with_fallback(config: AiConfig, request: AiRequest, from_model: Calla
     otherwise, or without a model, answer with `offline` and say why."""
     if not config.uses_model:
         why = ("The offline engine is chosen in Settings." if config.mode == "offline" else
-               "No API key is set, so the offline engine answered.")
+               "No API key is set.")
         return Answer(offline(), OFFLINE, request.shown(), why)
     try:
-        return Answer(from_model(request), config.model, request.shown())
+        return Answer(from_model(request), config.model, request.shown(), sent=True)
     except AiError as exc:
         return Answer(offline(), OFFLINE, request.shown(), f"{exc.message} The offline engine answered instead.",
-                      exc.details)
+                      exc.details, sent=True)

@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
+from crm_core.ai import offline_rules
 from crm_core.ai.answer import Answer, answer_with_fallback
 from crm_core.ai.client import AiError, AiRequest, ask_json
 from crm_core.ai.config import AiConfig, load_config
@@ -45,16 +46,15 @@ SYSTEM = "\n".join((  # one line per instruction: the prompt is shown to users a
     "{fields}"))
 
 
-def known_places(store: Store):
-    """The offline engine's place names of this workspace (imported when first used)."""
-    from crm_core.ai.offline_rules import known_places as read_places
-    return read_places(store)
+def known_places(store: Store) -> offline_rules.Places:
+    """The offline engine's place names of this workspace."""
+    return offline_rules.known_places(store)
 
 
-def parse_sentence(text: str, catalog: Catalog, places):
-    """The offline engine's reading of a sentence: OfflineParse(rules, reason)."""
-    from crm_core.ai.offline_rules import parse_sentence as parse
-    return parse(text, catalog, places)
+def parse_sentence(text: str, catalog: Catalog, places: offline_rules.Places,
+                   today: date | None = None) -> offline_rules.OfflineParse:
+    """The offline engine's reading of a sentence, with 'this year' counted from `today` (the as-of date)."""
+    return offline_rules.parse_sentence(text, catalog, places, today=today)
 
 
 def _sentence(text: Any) -> str:
@@ -132,7 +132,8 @@ def rules_from_text(store: Store, text: str, config: AiConfig | None = None,
     sentence = _sentence(text)
     config = config or load_config(store)
     catalog = load_catalog(store)
-    request = build_request(store, catalog, sentence, as_of or today())
+    as_of = as_of or today()
+    request = build_request(store, catalog, sentence, as_of)
     seen: dict[str, Any] = {}
 
     def places():
@@ -149,7 +150,7 @@ def rules_from_text(store: Store, text: str, config: AiConfig | None = None,
         return _checked(reply["rules"], catalog, places())
 
     def offline() -> dict | None:
-        parsed = parse_sentence(sentence, catalog, places())
+        parsed = parse_sentence(sentence, catalog, places(), today=as_of)
         if parsed.rules is None:
             seen["refused"] = parsed.reason or "it does not know these words."
             return None

@@ -45,7 +45,7 @@ def test_a_sentence_becomes_an_editable_rule_with_a_count(app_server, page):
     page.mouse.move(5, 5)  # no tooltip over the box in the screenshot
     shot(page, "segment-ai-rule-in-editor")
 
-    page.get_by_text("See exactly what was sent").click()
+    page.get_by_text("See exactly what would be sent to a model").click()
     idle(page)
     page.get_by_text("--- system ---").first.wait_for()
     shot(page, "segment-ai-prompt")

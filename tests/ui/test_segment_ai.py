@@ -33,7 +33,7 @@ class NoPlaces:
 @pytest.fixture
 def offline(monkeypatch):
     """The offline parser (merged separately) replaced by a fake that reads any sentence as US_BIG."""
-    monkeypatch.setattr(nl_rules, "parse_sentence", lambda text, catalog, places: FakeParse(US_BIG))
+    monkeypatch.setattr(nl_rules, "parse_sentence", lambda text, catalog, places, today=None: FakeParse(US_BIG))
     monkeypatch.setattr(nl_rules, "known_places", lambda store: NoPlaces())
 
 
@@ -62,7 +62,7 @@ def test_without_a_key_the_offline_engine_fills_the_editor_and_says_so(offline):
     shown = texts(at)
     assert "Answered by the offline engine: No API key is set" in shown
     assert "total spend is more than 500 and country is 'United States'" in shown.replace("\\", "")
-    assert "See exactly what was sent" in [e.label for e in at.expander]
+    assert "See exactly what would be sent to a model" in [e.label for e in at.expander]
     assert "Answered by the model" not in shown
 
 
@@ -103,7 +103,7 @@ def test_an_analyst_may_use_it_and_still_cannot_save(offline):
 
 def test_a_refusal_or_an_empty_sentence_leaves_the_editor_alone(monkeypatch):
     monkeypatch.setattr(nl_rules, "parse_sentence",
-                        lambda text, catalog, places: FakeParse(None, "'vibes' is not something it can count."))
+                        lambda text, catalog, places, today=None: FakeParse(None, "'vibes' is not something it can count."))
     monkeypatch.setattr(nl_rules, "known_places", lambda store: NoPlaces())
     at = _ask("admin", "people with good vibes")
     before = {"match": "all", "negate": False, "rules": [{"field": "total_spend", "op": ">", "value": 1000}]}

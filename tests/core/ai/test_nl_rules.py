@@ -50,7 +50,7 @@ def offline(monkeypatch):
     """The offline parser replaced by a fake that reads every sentence as OFFLINE_RULE (calls recorded)."""
     calls: list[str] = []
 
-    def parse(text, catalog, places):
+    def parse(text, catalog, places, today=None):
         calls.append(text)
         return FakeParse(OFFLINE_RULE)
 
@@ -157,11 +157,11 @@ def test_without_a_key_the_offline_engine_answers_and_nothing_is_sent(store, fak
 
 def test_when_the_offline_parser_refuses_there_is_no_rule_and_the_note_says_why(store, monkeypatch):
     monkeypatch.setattr(nl_rules, "parse_sentence",
-                        lambda text, catalog, places: FakeParse(None, "'loyal-ish' is not a phrase it knows."))
+                        lambda text, catalog, places, today=None: FakeParse(None, "'loyal-ish' is not a phrase it knows."))
     monkeypatch.setattr(nl_rules, "known_places", lambda s: FakePlaces({}))
     answer = rules_from_text(store, "loyal-ish people", as_of=AS_OF)
     assert answer.value is None and answer.engine == OFFLINE
-    assert answer.note == ("No API key is set, so the offline engine answered. The offline engine could not read "
+    assert answer.note == ("No API key is set. The offline engine could not read "
                            "the sentence: 'loyal-ish' is not a phrase it knows.")
 
 
