@@ -14,9 +14,10 @@ from ui.ai_answer import show_engine
 from ui.campaign_format import plain, show_refusal
 
 PROSE_LABELS = (("what_happened", "What happened"), ("stands_out", "What stands out"), ("try_next", "What to try next"))
+SEGMENT_LABELS = (("what_happened", "Who is in it"),) + PROSE_LABELS[1:]
 
 
-def show_insight(answer: Answer[Insight]) -> None:
+def show_insight(answer: Answer[Insight], labels: tuple = PROSE_LABELS) -> None:
     """An insight: the figures table, the three parts of prose, and the engine."""
     insight = answer.value
     if insight is None:
@@ -24,7 +25,7 @@ def show_insight(answer: Answer[Insight]) -> None:
         show_engine(answer)
         return
     st.table({"Figure": [label for label, _ in insight.figures], "Value": [value for _, value in insight.figures]})
-    for field, label in PROSE_LABELS:
+    for field, label in labels:
         st.markdown(f"**{label}.** {plain(getattr(insight, field))}")
     st.caption("The figures come from our own queries; the AI only writes the words around them.")
     show_engine(answer)
@@ -62,4 +63,4 @@ def segment_insight_panel(store, rules: dict, as_of: date | None) -> None:
         if (shown[0], shown[1]) != (rules, as_of):
             st.caption("The rule or date has changed since this description: describe it again to update it.")
         with st.container(border=True):
-            show_insight(shown[2])
+            show_insight(shown[2], SEGMENT_LABELS)

@@ -1,16 +1,13 @@
 """Campaign page, AI parts: Message ideas in the editor (offline engine: three cards, 'Use this' fills the
 subject and message with one click, a missing goal is refused; a model's answer says which model and what was
-dropped), 'Summarise this campaign' in Performance, and the segment description panel on a page of its own."""
+dropped), 'Summarise this campaign' in Performance, and the segment page's Describe (AI) tab."""
 from __future__ import annotations
-
-from datetime import date
-
-from streamlit.testing.v1 import AppTest
 
 from crm_core.ai.config import AiConfig
 from crm_core.ai.insights import campaign_facts, segment_facts
 from crm_core.ai.variants import message_variants
 from crm_core.campaigns.editing import campaign_by_name
+from crm_core.segments.preview import today
 from tests.ui.conftest import texts
 from tests.ui.helpers import button, db, errors, page
 from tests.ui.test_campaign_performance import _campaign
@@ -101,24 +98,12 @@ def test_a_models_suggestions_say_which_model_wrote_them_and_what_was_dropped(fa
     assert at.text_area(key="cmp-f-template").value == "Come back soon!"
 
 
-def _segment_panel_script():
-    """A tiny page drawing only the segment description panel (the lead wires it into the segment page)."""
-    from datetime import date
-
-    from crm_core import config, workspace
-    from ui.ai_insights import segment_insight_panel
-
-    store = workspace.prepare(config.db_path())[0]
-    rules = {"match": "all", "negate": False, "rules": [{"field": "total_spend", "op": ">", "value": 500}]}
-    segment_insight_panel(store, rules, date(2026, 11, 2))
-
-
-def test_the_segment_description_panel_shows_aggregate_figures_and_the_engine():
-    at = AppTest.from_function(_segment_panel_script, default_timeout=60).run()
-    assert not at.exception
+def test_the_segment_pages_describe_tab_shows_aggregate_figures_and_the_engine():
+    at = page("pages/segments.py", segment="new")  # the starter rule: total spend > 1,000, as of today
     button(at, "Describe this segment").click().run()
     assert not at.exception
-    rules = {"match": "all", "negate": False, "rules": [{"field": "total_spend", "op": ">", "value": 500}]}
-    figures = segment_facts(db(), rules, date(2026, 11, 2)).figures()
+    rules = {"match": "all", "negate": False, "rules": [{"field": "total_spend", "op": ">", "value": 1000}]}
+    figures = segment_facts(db(), rules, today()).figures()
     assert list(at.table[0].value["Value"]) == [value for _, value in figures]
-    assert "offline engine" in texts(at) and "**What stands out.**" in texts(at)
+    shown = texts(at)
+    assert "**Who is in it.**" in shown and "**What stands out.**" in shown and "offline engine" in shown
