@@ -291,3 +291,21 @@ def test_sentences_built_from_the_grammar_parse_and_validate_and_noise_in_them_i
         assert (noisy.rules is None) != (noisy.reason is None), words
         if noisy.rules is not None:
             assert to_json(parse_rules(noisy.rules, CATALOG)) == noisy.rules, words
+
+
+def test_rules_from_text_without_a_model_uses_this_parser_and_with_a_model_respells_its_places(store, fake_openai,
+                                                                                              monkeypatch):
+    from crm_core.ai.nl_rules import rules_from_text
+    _shop(store)
+    monkeypatch.delenv("OPENAI_API_KEY")
+    offline = rules_from_text(store, ISSUE_EXAMPLE)
+    assert not offline.by_model and not offline.sent and canonical(offline.value) == canonical(ACCEPTED[0][1])
+    assert fake_openai.requests == []
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-fake")
+    fake_openai.reply({"rules": ALL(c("city", "is", "São Paulo"), c("total_spend", ">", 500)), "notes": "ok"})
+    by_model = rules_from_text(store, ISSUE_EXAMPLE)
+    assert by_model.by_model and by_model.sent
+    assert canonical(by_model.value) == canonical(ALL(c("city", "is", "sao paulo"), c("total_spend", ">", 500)))
+    sent = fake_openai.bodies()[0]
+    for name in ("Ana Souza", "ana.souza@example.com", "Hans Berg", "sao paulo"):
+        assert name not in sent  # no customer, and no city list: the model's place names are respelled here
