@@ -91,3 +91,10 @@ class FakeOpenAI:
         """Stop the server."""
         self.server.shutdown()
         self.server.server_close()
+
+
+# Each way a model endpoint can fail, as a script for the server (timeouts assume a client timeout of 1-2 s).
+FAILURES = {
+    "401": lambda f: f.fail(401), "429": lambda f: f.fail(429), "500": lambda f: f.fail(500),
+    "timeout": lambda f: f.stall(3), "not json": lambda f: f.garble(),
+}

@@ -59,3 +59,8 @@ def click_first_grid_row(page, grid_index: int = 0) -> None:
     grid.wait_for()
     bounds = grid.bounding_box()
     page.mouse.click(bounds["x"] + 18, bounds["y"] + 35 + 17)
+
+
+def rule_in_words(page) -> str:
+    """The segment workbench's plain-English reading of the rule ("In words: ...")."""
+    return page.get_by_test_id("stMarkdownContainer").filter(has_text="In words:").first.inner_text()

@@ -3,17 +3,13 @@ in tests), see its conditions in the editor, the live count and which engine ans
 from __future__ import annotations
 
 from tests.e2e.conftest import shot
-from tests.e2e.helpers import create_admin, idle, log_in
+from tests.e2e.helpers import create_admin, idle, log_in, rule_in_words
 
 SENTENCE = "customers who spent more than $100 and live in the United States"
 
 
 def _audience(page) -> int:
     return int(page.get_by_test_id("stMetricValue").first.inner_text().replace(",", ""))
-
-
-def _words(page) -> str:
-    return page.get_by_test_id("stMarkdownContainer").filter(has_text="In words:").first.inner_text()
 
 
 def test_a_sentence_becomes_an_editable_rule_with_a_count(app_server, page):
@@ -36,7 +32,7 @@ def test_a_sentence_becomes_an_editable_rule_with_a_count(app_server, page):
     idle(page)
     page.get_by_text("Answered by the offline engine").wait_for()
 
-    words = _words(page)
+    words = rule_in_words(page)
     assert "total spend is more than 100" in words and "United States" in words, words
     count = _audience(page)
     assert 0 < count and count != starter

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from tests.e2e.conftest import shot
-from tests.e2e.helpers import click_first_grid_row, create_admin, idle, log_in
+from tests.e2e.helpers import click_first_grid_row, create_admin, idle, log_in, rule_in_words
 
 
 def _audience(page) -> int:
@@ -16,10 +16,6 @@ def _number(page, label: str, value: str) -> None:
     field.fill(value)
     field.press("Enter")
     idle(page)
-
-
-def _words(page) -> str:
-    return page.get_by_test_id("stMarkdownContainer").filter(has_text="In words:").first.inner_text()
 
 
 def test_build_save_and_reopen_a_two_group_segment(app_server, page):
@@ -53,7 +49,7 @@ def test_build_save_and_reopen_a_two_group_segment(app_server, page):
     _number(page, "Value 2.2", "1")
     either = _audience(page)
     assert either >= narrow
-    assert "(total spend is more than 5,000 or number of orders is more than 1)" in _words(page)
+    assert "(total spend is more than 5,000 or number of orders is more than 1)" in rule_in_words(page)
     shot(page, "segment-editor-two-groups")
 
     page.get_by_role("textbox", name="Segment name").fill("Whales or one-timers")

@@ -9,6 +9,7 @@ from crm_core.ai.answer import OFFLINE, answer_with_fallback
 from crm_core.ai.client import AiError, AiRequest, ask_json, ask_text, check_connection
 from crm_core.ai.config import AiConfig, load_config, save_settings
 from crm_core.validation import ValidationError
+from tests.fake_openai import FAILURES
 
 REQUEST = AiRequest("system words", "user words", "thing", {"type": "object"})
 
@@ -30,13 +31,13 @@ def test_json_answer_comes_back_parsed_and_the_request_is_what_was_built(fake_op
 
 
 @pytest.mark.parametrize("script, kind", [
-    (lambda f: f.fail(401), "auth"),
+    (FAILURES["401"], "auth"),
     (lambda f: f.fail(403), "auth"),
-    (lambda f: f.fail(429), "rate_limit"),
-    (lambda f: f.fail(500), "server"),
+    (FAILURES["429"], "rate_limit"),
+    (FAILURES["500"], "server"),
     (lambda f: f.fail(400), "bad_request"),
-    (lambda f: f.stall(4), "timeout"),
-    (lambda f: f.garble(), "malformed"),
+    (FAILURES["timeout"], "timeout"),
+    (FAILURES["not json"], "malformed"),
     (lambda f: f.reply("this is prose, not JSON"), "malformed"),
     (lambda f: f.reply(""), "empty"),
 ])

@@ -16,6 +16,7 @@ from crm_core.demo import load_demo
 from crm_core.validation import ValidationError
 from tests.core.campaigns.shop import EVERYONE, new_campaign
 from tests.core.campaigns.test_campaign_analytics import fixed_shop
+from tests.fake_openai import FAILURES
 
 # The fixed campaign's figures, by hand (see MESSAGES and ORDERS in test_campaign_analytics): 6 targeted, 5 sent
 # (customer 4 refused), 4 delivered (5 bounced), 3 opened, 2 clicked; converted within 7 days: customers 1 (order
@@ -89,9 +90,9 @@ def test_the_number_check_accepts_our_figures_roundings_and_small_counts():
 
 
 @pytest.mark.parametrize("script, words", [
-    (lambda f: f.fail(401), "refused the API key"), (lambda f: f.fail(429), "rate-limiting"),
-    (lambda f: f.fail(500), "HTTP 500"), (lambda f: f.stall(3), "did not answer within 1 seconds"),
-    (lambda f: f.garble(), "not the JSON"), (lambda f: f.reply(["a", "list"]), "not the three parts"),
+    (FAILURES["401"], "refused the API key"), (FAILURES["429"], "rate-limiting"),
+    (FAILURES["500"], "HTTP 500"), (FAILURES["timeout"], "did not answer within 1 seconds"),
+    (FAILURES["not json"], "not the JSON"), (lambda f: f.reply(["a", "list"]), "not the three parts"),
 ])
 def test_every_failure_falls_back_to_the_offline_prose_with_a_note(store, fake_openai, script, words):
     cid = fixed_shop(store)

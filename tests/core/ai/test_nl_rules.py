@@ -15,6 +15,7 @@ from crm_core.ai.config import save_settings
 from crm_core.ai.nl_rules import REFUSED, rules_from_text
 from crm_core.segments.workbench import analyse
 from crm_core.validation import ValidationError
+from tests.fake_openai import FAILURES
 
 AS_OF = date(2026, 11, 20)
 SENTENCE = "customers in São Paulo who spent more than R$500 in the last 3 months but haven't ordered in 30 days"
@@ -129,11 +130,11 @@ def test_sql_in_a_value_is_just_text_bound_as_a_parameter(fast, fake_openai, off
 
 
 @pytest.mark.parametrize("script, said", [
-    (lambda f: f.fail(401), "refused the API key"),
-    (lambda f: f.fail(429), "rate-limiting"),
-    (lambda f: f.fail(500), "HTTP 500"),
-    (lambda f: f.stall(3), "did not answer within 1 seconds"),
-    (lambda f: f.garble(), "not the JSON that was asked for"),
+    (FAILURES["401"], "refused the API key"),
+    (FAILURES["429"], "rate-limiting"),
+    (FAILURES["500"], "HTTP 500"),
+    (FAILURES["timeout"], "did not answer within 1 seconds"),
+    (FAILURES["not json"], "not the JSON that was asked for"),
     (lambda f: f.reply("here is your rule: total_spend > 500"), "not the JSON that was asked for"),
 ])
 def test_each_failure_is_a_clear_note_and_the_offline_answer(fast, fake_openai, offline, script, said):

@@ -14,6 +14,7 @@ from crm_core.campaigns.templates import parse_template, render, sms_length, tem
 from crm_core.demo import load_demo
 from crm_core.segments.catalog import load_catalog
 from crm_core.validation import ValidationError
+from tests.fake_openai import FAILURES
 
 GOALS = {"win_back": "Win back lapsed buyers", "welcome": "Welcome new customers after their first order",
          "launch": "Announce the launch of our new autumn collection", "thanks": "Thank our loyal VIP customers",
@@ -92,11 +93,11 @@ def test_all_variants_invalid_means_the_offline_engine_answers_with_the_reasons(
 
 
 @pytest.mark.parametrize("script, words", [
-    (lambda f: f.fail(401), "refused the API key"),
-    (lambda f: f.fail(429), "rate-limiting"),
-    (lambda f: f.fail(500), "HTTP 500"),
-    (lambda f: f.stall(3), "did not answer within 1 seconds"),
-    (lambda f: f.garble(), "not the JSON"),
+    (FAILURES["401"], "refused the API key"),
+    (FAILURES["429"], "rate-limiting"),
+    (FAILURES["500"], "HTTP 500"),
+    (FAILURES["timeout"], "did not answer within 1 seconds"),
+    (FAILURES["not json"], "not the JSON"),
     (lambda f: f.reply({"ideas": ["not", "our", "shape"]}), "held no message variants"),
 ])
 def test_every_failure_falls_back_to_the_offline_engine_with_a_note(store, fake_openai, script, words):
