@@ -137,7 +137,7 @@ def campaign_insight(store: Store, campaign_id: int, config: AiConfig | None = N
 # -- segments ------------------------------------------------------------------------------------------
 def segment_facts(store: Store, rules: dict, as_of: date | None = None) -> SegmentFacts:
     """A segment's aggregates: size, share, average spend and orders, top countries and its plain English."""
-    catalog = load_catalog(store).without_facts()
+    catalog = load_catalog(store)  # the segment facts answer when they match the data
     as_of = as_of or today()
     try:
         root = parse_rules(rules, catalog)

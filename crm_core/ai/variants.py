@@ -13,10 +13,10 @@ from crm_core.ai.answer import Answer, answer_with_fallback
 from crm_core.ai.client import AiError, AiRequest, ask_json
 from crm_core.ai.config import AiConfig, load_config
 from crm_core.ai.message_templates import GOAL_KINDS, TONES, Tone, goal_kind, offline_message
-from crm_core.campaigns.editing import SUBJECT_LIMIT
+from crm_core.campaigns.editing import SUBJECT_LIMIT, check_message
 from crm_core.campaigns.model import CHANNELS
 from crm_core.campaigns.template_filters import FILTERS
-from crm_core.campaigns.templates import Tag, Template, TemplateError, TemplateVar, parse_template, sms_length
+from crm_core.campaigns.templates import Tag, Template, TemplateVar, sms_length
 from crm_core.campaigns.template_vars import template_variables
 from crm_core.segments.catalog import load_catalog
 from crm_core.store import Store
@@ -81,33 +81,15 @@ def check_variant(angle: Any, subject: Any, body: Any, channel: str,
                   variables: Mapping[str, TemplateVar]) -> tuple[Variant | None, list[str]]:
     """A variant checked for the channel: (the Variant, []) when usable, else (None, what is wrong)."""
     spec = CHANNELS[channel]
-    problems: list[str] = []
     angle = angle.strip() if isinstance(angle, str) and angle.strip() else "Suggestion"
-    if not isinstance(body, str) or not body.strip():
-        return None, ["the message is empty"]
-    subject = subject.strip() if isinstance(subject, str) and subject.strip() else None
-    if not spec.has_subject:
-        subject = None  # SMS and WhatsApp have no subject: a model's subject is left out
-    elif subject is None:
-        problems.append("an e-mail needs a subject")
-    elif len(subject) > SUBJECT_LIMIT:
-        problems.append(f"the subject is {len(subject)} characters long; at most {SUBJECT_LIMIT}")
-    parsed: dict[str, Template] = {}
-    for what, text in (("subject", subject), ("message", body)):
-        if text is None:
-            continue
-        try:
-            parsed[what] = parse_template(text, variables)
-        except TemplateError as exc:
-            problems += [f"the {what}: {p}" for p in exc.problems]
-    if problems:
-        return None, problems
-    longest = worst_case_text(parsed["message"])
+    body = body if isinstance(body, str) else ""
+    subject = subject.strip() if isinstance(subject, str) and spec.has_subject and subject.strip() else None
+    errors, template, _ = check_message(variables, channel, subject, body)  # the campaign editor's own checks
+    if errors:
+        return None, [message[0].lower() + message[1:].rstrip(".") for message in errors.values()]
+    longest = worst_case_text(template)
     variant = Variant(angle[:60], subject, body, len(longest), len(body), spec.body_limit,
                       sms_length(longest).segments if channel == "sms" else None)
-    if variant.written > spec.body_limit:
-        return None, [f"the message is {variant.written:,} characters long as written; "
-                      f"{spec.label} allows {spec.body_limit:,}"]
     if not variant.within_limit:
         return None, [f"the message can be {variant.length:,} characters long once filled in; "
                       f"{spec.label} allows {spec.body_limit:,}"]

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Mapping
 
 from crm_core.campaigns.model import (CAMPAIGN_COLUMNS, CHANNELS, DRAFT, Campaign, VendorSettings,
                                       campaign_from_row)
-from crm_core.campaigns.templates import Template, TemplateError, parse_template, template_variables
+from crm_core.campaigns.templates import Template, TemplateError, TemplateVar, parse_template, template_variables
 from crm_core.segments.catalog import Catalog, load_catalog
 from crm_core.segments.rules import RuleError, dumps, parse_rules
 from crm_core.store import Store
@@ -50,22 +50,42 @@ class CheckedCampaign:
     subject: Template | None
 
 
-def parse_templates(catalog: Catalog, channel: str, subject: str | None, body: str) -> tuple[Template, Template | None]:
-    """The body (and, for e-mail, subject) templates parsed against the workspace's variables; ValidationError."""
-    variables = template_variables(catalog)
+def check_message(variables: Mapping[str, TemplateVar], channel: str, subject: str | None,
+                  body: str) -> tuple[dict[str, str], Template | None, Template | None]:
+    """A message for a channel (subject for e-mail only, stripped): what is wrong with it, else its parsed body
+    and subject. The one check of a message, for campaigns and for AI message ideas alike."""
+    spec = CHANNELS[channel]
+    subject = ((subject or "").strip() or None) if spec.has_subject else None
     errors: dict[str, str] = {}
-    parsed: dict[str, Template | None] = {"template": None, "subject": None}
-    for key, text in (("subject", subject if CHANNELS[channel].has_subject else None), ("template", body)):
-        if text is None:
+    if spec.has_subject and not subject:
+        errors["subject"] = "An e-mail needs a subject."
+    elif subject and len(subject) > SUBJECT_LIMIT:
+        errors["subject"] = f"The subject is {len(subject)} characters long; keep it to {SUBJECT_LIMIT}."
+    if not (body or "").strip():
+        errors["template"] = "Write the message."
+    elif len(body) > spec.body_limit:
+        errors["template"] = (f"The message is {len(body):,} characters long as written; {spec.label} allows "
+                              f"{spec.body_limit:,}.")
+    parsed: dict[str, Template] = {}
+    for key, text in (("subject", subject), ("template", body)):
+        if key in errors or text is None:
             continue
         try:
             parsed[key] = parse_template(text, variables)
         except TemplateError as exc:
             errors[key] = "; ".join(exc.problems)
     if errors:
+        return errors, None, None
+    return errors, parsed["template"], parsed.get("subject")
+
+
+def parse_templates(catalog: Catalog, channel: str, subject: str | None, body: str) -> tuple[Template, Template | None]:
+    """The body (and, for e-mail, subject) templates parsed against the workspace's variables; ValidationError."""
+    errors, template, parsed_subject = check_message(template_variables(catalog), channel, subject, body)
+    if errors:
         raise ValidationError(errors)
-    assert parsed["template"] is not None
-    return parsed["template"], parsed["subject"]
+    assert template is not None
+    return template, parsed_subject
 
 
 def _number(errors: dict, key: str, raw: Any, low: int, high: int, label: str, allow_blank: bool = False):
@@ -109,21 +129,14 @@ def check_campaign(store: Store, data: CampaignInput) -> CheckedCampaign:
         errors["audience"] = "Choose a saved segment or build a rule for the audience."
     subject = (data.subject or "").strip() or None
     body = data.template or ""
-    if channel and CHANNELS[channel].has_subject and not subject:
-        errors["subject"] = "An e-mail needs a subject."
-    elif subject and len(subject) > SUBJECT_LIMIT:
-        errors["subject"] = f"The subject is {len(subject)} characters long; keep it to {SUBJECT_LIMIT}."
-    if not body.strip():
-        errors["template"] = "Write the message."
-    elif channel and len(body) > CHANNELS[channel].body_limit:
-        errors["template"] = f"The message is {len(body):,} characters long; {CHANNELS[channel].label} allows " \
-                             f"{CHANNELS[channel].body_limit:,}."
     parsed: tuple[Template | None, Template | None] = (None, None)
-    if channel and "template" not in errors and "subject" not in errors:
-        try:
-            parsed = parse_templates(catalog, channel, subject, body)
-        except ValidationError as exc:
-            errors.update(exc.errors)
+    if channel:
+        message_errors, body_template, subject_template = check_message(template_variables(catalog), channel,
+                                                                        subject, body)
+        errors.update(message_errors)
+        parsed = (body_template, subject_template)
+    elif not body.strip():
+        errors["template"] = "Write the message."
     throttle = _number(errors, "throttle_per_second", data.throttle_per_second, 0, MAX_THROTTLE,
                        "The sending speed (messages per second)")
     cap = _number(errors, "frequency_cap_hours", data.frequency_cap_hours, 0, 24 * 365,
