@@ -29,7 +29,8 @@ MANIFEST = "manifest.json"
 APP_VERSION: str | None = None  # the project has no release numbers yet
 DERIVED = ("customer_stats", "customer_facts", "customer_days", "customer_recent_days", "facts_values",
            "customer_items", "facts_state")
-INTERNAL = ("write_tokens", "schema_migrations")
+# Access records stay with the workspace file they guard: logins, failed logins and the audit log.
+INTERNAL = ("write_tokens", "schema_migrations", "auth_sessions", "login_failures", "audit_log")
 # Rows a table keeps to itself: the write and data versions count this workspace's own writes.
 KEPT_APART = {"workspace_meta": "key NOT IN ('write_version', 'data_version')"}
 # What "empty" means for a restore: none of these tables has a row.

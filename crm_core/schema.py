@@ -325,5 +325,43 @@ SIMULATED_ORDERS = Migration(
     ),
 )
 
+
+# Team accounts (issue 8): who logged in where (server-side sessions, so logout revokes a copied cookie),
+# failed logins per username (throttling), and the audit log of who did what. None of it is in a backup.
+ACCESS = Migration(
+    8,
+    "access: server-side login sessions, failed-login throttling, audit log",
+    (
+        """CREATE TABLE auth_sessions (
+            token_hash VARCHAR PRIMARY KEY,
+            username VARCHAR NOT NULL,
+            via VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            last_seen TIMESTAMP NOT NULL,
+            ended_at TIMESTAMP,
+            end_reason VARCHAR,
+            user_agent VARCHAR
+        )""",
+        """CREATE TABLE login_failures (
+            username_key VARCHAR PRIMARY KEY,
+            failures INTEGER NOT NULL,
+            last_failed_at TIMESTAMP NOT NULL
+        )""",
+        "CREATE SEQUENCE audit_ids START 1",
+        """CREATE TABLE audit_log (
+            id BIGINT PRIMARY KEY DEFAULT nextval('audit_ids'),
+            occurred_at TIMESTAMP NOT NULL,
+            username VARCHAR NOT NULL,
+            role VARCHAR,
+            action VARCHAR NOT NULL,
+            outcome VARCHAR NOT NULL,
+            object_kind VARCHAR,
+            object_id VARCHAR,
+            object_name VARCHAR,
+            details VARCHAR
+        )""",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (INITIAL, IMPORTS, SEGMENTS, FAST_IMPORT_STORAGE, CAMPAIGNS,
-                                      SEGMENT_FACTS, SIMULATED_ORDERS)
+                                      SEGMENT_FACTS, SIMULATED_ORDERS, ACCESS)

@@ -1,39 +1,21 @@
 """The login guard every page calls first: first-run admin setup, login form, logout, roles."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import streamlit as st
 import streamlit_authenticator as stauth
 from streamlit_authenticator.utilities import LoginError
 
 from crm_core import accounts, config
+from crm_core.permissions import Actor
 from crm_core.validation import ValidationError
 
 _AUTH_KEY = "_crm_authenticator"
 _FLASH_KEY = "_crm_flash"
 _SET_COOKIE_KEY = "_crm_set_cookie"
 _DELETE_COOKIE_KEY = "_crm_delete_cookie"
-WRITE_ROLES = ("admin", "marketer")
 
 
-@dataclass(frozen=True)
-class CurrentUser:
-    """Who is logged in to this browser session."""
-
-    username: str
-    name: str
-    roles: tuple[str, ...]
-
-    @property
-    def role(self) -> str:
-        """The user's main role (the first one listed)."""
-        return self.roles[0] if self.roles else "analyst"
-
-    @property
-    def can_write(self) -> bool:
-        """Whether the user may create, edit and delete records."""
-        return any(r in WRITE_ROLES for r in self.roles)
+CurrentUser = Actor  # the logged-in user is the actor of every service call the page makes
 
 
 def current_user() -> CurrentUser | None:
