@@ -31,6 +31,7 @@ DERIVED = ("customer_stats", "customer_facts", "customer_days", "customer_recent
            "customer_items", "facts_state")
 # Access records stay with the workspace file they guard: logins, failed logins and the audit log.
 INTERNAL = ("write_tokens", "schema_migrations", "auth_sessions", "login_failures", "audit_log")
+INTERNAL_SEQUENCES = ("audit_ids",)  # numbers the audit log, which stays with its file
 # Rows a table keeps to itself: the write and data versions count this workspace's own writes.
 KEPT_APART = {"workspace_meta": "key NOT IN ('write_version', 'data_version')"}
 # What "empty" means for a restore: none of these tables has a row.

@@ -11,11 +11,12 @@ from crm_core.analytics.attribution import DEFAULT_WINDOW_DAYS
 from crm_core.analytics.campaign_funnel import Performance, performance
 from crm_core.campaigns.delivery import DeliveryWorker, TickReport
 from crm_core.campaigns.editing import campaign_by_name
-from crm_core.campaigns.lifecycle import launch_campaign
 from crm_core.campaigns.model import FINAL_STATUSES, STATUS_LABELS
 from crm_core.campaigns.reporting import campaign_history, delivery_counts, log_export_query
 from crm_core.campaigns.vendor import pending_receipts
 from crm_core.export import FORMATS, export_file
+from crm_core.permissions import command_line_actor
+from crm_core.services.campaigns import launch_campaign
 from crm_core.store import Store
 
 
@@ -76,7 +77,7 @@ def run_campaign(store: Store, args: argparse.Namespace) -> int:
         rows = export_file(store, sql, params, fmt, args.out)
         print(f"exported {rows:,} messages of '{campaign.name}' to {args.out}")
         return 0
-    result = launch_campaign(store, campaign.id, args.user)
+    result = launch_campaign(store, command_line_actor(args.user), campaign.id)
     print(f"launched '{campaign.name}': {result.recipients:,} recipients ({result.holdout:,} held out, "
           f"{result.capped:,} capped, {result.no_address:,} without an address) in {result.seconds:.1f}s")
     if args.no_wait:

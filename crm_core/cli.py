@@ -7,6 +7,8 @@ import time
 from typing import Sequence
 
 from crm_core import campaign_cli, config, export_cli, import_cli, segment_cli, workspace
+from crm_core.permissions import command_line_actor
+from crm_core.services import workspace as workspace_service
 from crm_core.campaigns.model import TransitionError
 from crm_core.ingest.sniff import ImportFileError
 from crm_core.store import WorkspaceBusyError, WriteConflictError, open_store
@@ -48,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print("error: --customers must be at least 1 and --orders 0 or more", file=sys.stderr)
                 return 2
             seed = args.seed if args.seed is not None else workspace.demo.DEFAULT_SEED
-            counts = workspace.reset_demo(store, args.customers, args.orders, seed=seed)
+            counts = workspace_service.reset_demo(store, command_line_actor(), args.customers, args.orders, seed=seed)
             print(f"demo workspace: {counts['customers']:,} customers, {counts['orders']:,} orders, "
                   f"{counts['items']:,} items in {time.perf_counter() - started:.1f}s")
             return 0

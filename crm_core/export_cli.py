@@ -7,8 +7,10 @@ import time
 from pathlib import Path
 
 from crm_core import backup as backups
-from crm_core.exports.centre import EXPORT_FORMATS, ExportRequest, export_to_file
+from crm_core.exports.centre import EXPORT_FORMATS, ExportRequest
 from crm_core.exports.datasets import DATASETS, SOURCES, filter_options
+from crm_core.permissions import command_line_actor
+from crm_core.services import exports, workspace
 from crm_core.store import Store
 
 _SOURCE_OPTIONS = {"segment": "segment", "campaign": "campaign", "import": "import_id"}  # source -> dest
@@ -84,7 +86,7 @@ def run_export(store: Store, args: argparse.Namespace) -> int:
         return 2
     suffix = args.out.suffix.lower().lstrip(".")
     fmt = args.format or (suffix if suffix in EXPORT_FORMATS else "csv")
-    result = export_to_file(store, request, fmt, args.out)
+    result = exports.export_to_file(store, command_line_actor(), request, fmt, args.out)
     print(f"exported {result.rows:,} {args.dataset} to {result.path} ({fmt}, {result.size:,} bytes) "
           f"in {time.perf_counter() - started:.1f}s")
     return 0
@@ -93,7 +95,7 @@ def run_export(store: Store, args: argparse.Namespace) -> int:
 def run_backup(store: Store, args: argparse.Namespace) -> int:
     """Run `backup`; return the exit code."""
     started = time.perf_counter()
-    result = backups.backup(store, args.path)
+    result = workspace.backup_workspace(store, command_line_actor(), args.path)
     print(f"backup of {sum(result.tables.values()):,} rows in {len(result.tables)} tables (schema "
           f"v{result.schema_version}) written to {result.path} ({result.size:,} bytes) "
           f"in {time.perf_counter() - started:.1f}s")
@@ -104,7 +106,7 @@ def run_restore(store: Store, args: argparse.Namespace) -> int:
     """Run `restore`; return the exit code."""
     started = time.perf_counter()
     try:
-        result = backups.restore(store, args.path)
+        result = workspace.restore_backup(store, command_line_actor(), args.path)
     except backups.BackupError as exc:
         print(f"error: {exc} Nothing was changed.", file=sys.stderr)
         return 1

@@ -14,6 +14,8 @@ from crm_core.ingest.options import MISSING_CUSTOMERS, ON_EXISTING, REPEATED_ORD
 from crm_core.ingest.runner import EXTRA_LABELS, ImportSummary
 from crm_core.ingest.saved_mappings import initial_mapping
 from crm_core.ingest.sniff import ImportFileError, sniff_file
+from crm_core.permissions import command_line_actor
+from crm_core.services import imports
 from crm_core.store import Store
 
 
@@ -89,9 +91,10 @@ def run_import(store: Store, args: argparse.Namespace) -> int:
         options = ImportOptions(on_existing=args.on_existing, blank_overwrites=args.blank_overwrites,
                                 missing_customers=args.missing_customers,
                                 repeated_orders=args.repeated_orders, default_currency=args.currency.upper())
-        run = runner.dry_run if args.dry_run else runner.commit
-        kwargs = {} if args.dry_run else {"user": args.user}
-        summary = run(store, args.kind, source, mapping, options, **kwargs)
+        if args.dry_run:
+            summary = runner.dry_run(store, args.kind, source, mapping, options)
+        else:
+            summary = imports.run_import(store, command_line_actor(args.user), args.kind, source, mapping, options)
     _print_summary(summary, mapping, args.json)
     if summary.rejects_total:
         target = args.rejects or args.file.with_name(args.file.name + ".rejects.csv")
@@ -116,6 +119,6 @@ def list_history(store: Store, limit: int) -> int:
 
 def undo(store: Store, import_id: int, user: str) -> int:
     """Undo one import and say what it did (errors are reported by the caller)."""
-    plan = history.undo_import(store, import_id, user=user)
+    plan = imports.undo_import(store, command_line_actor(user), import_id)
     print(f"import #{import_id} undone: {plan.describe()}")
     return 0

@@ -43,6 +43,11 @@ class Actor:
 SYSTEM = Actor("system", "Command line / background job", (ADMIN,))
 
 
+def command_line_actor(user: str | None = None) -> Actor:
+    """The actor of a command-line run: `--user` when given, else "cli" (an admin: it holds the file)."""
+    return Actor((user or "").strip()[:64] or "cli", "Command line", (ADMIN,))
+
+
 @dataclass(frozen=True)
 class Action:
     """One thing a service function does: its key (also the audit log's action), who may, and how to say it."""
