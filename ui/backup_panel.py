@@ -12,6 +12,7 @@ import streamlit as st
 from crm_core import backup, config
 from crm_core.exports.centre import DOWNLOAD_LIMIT_BYTES
 from crm_core.store import Store
+from ui.text import plain_md
 from ui.widgets import flash
 
 _RESULT = "bk-result"
@@ -27,7 +28,7 @@ def _backup(store: Store) -> None:
             try:
                 st.session_state[_RESULT] = backup.backup(store, target)
             except OSError as exc:
-                st.error(f"The backup could not be written: {exc}")
+                st.error(f"The backup could not be written: {plain_md(exc)}")
     result = st.session_state.get(_RESULT)
     if result is not None and Path(result.path).exists():
         st.success(f"Backup written to `{result.path}`: {sum(result.tables.values()):,} rows in "
@@ -63,7 +64,7 @@ def _restore(store: Store) -> None:
         with st.spinner("Restoring…"):
             result = backup.restore(store, temp)
     except backup.BackupError as exc:
-        st.error(f"{exc} Nothing was changed.")
+        st.error(f"{plain_md(exc)} Nothing was changed.")
         return
     finally:
         Path(temp).unlink(missing_ok=True)

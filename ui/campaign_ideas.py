@@ -9,8 +9,9 @@ from crm_core.campaigns.model import CHANNELS
 from crm_core.store import Store
 from crm_core.validation import ValidationError
 from ui.ai_answer import show_engine
-from ui.campaign_format import plain, show_refusal
+from ui.campaign_format import show_refusal
 from ui.campaign_form import K
+from ui.text import plain_md
 
 IDEAS = "cmp-ideas-"
 
@@ -65,7 +66,7 @@ def _card(n: int, v: Variant, channel: str) -> None:
     """One suggestion: angle, subject, body, length against the limit, and 'Use this'."""
     spec = CHANNELS[channel]
     with st.container(border=True):
-        st.markdown(f"**{n}. {plain(v.angle)}**")
+        st.markdown(f"**{n}. {plain_md(v.angle)}**")
         if v.subject is not None:
             st.text(f"Subject: {v.subject}")
         st.text(v.body)

@@ -17,9 +17,10 @@ from crm_core.store import Store
 from crm_core.validation import NotFoundError, ValidationError, utc_now
 from ui.auth import CurrentUser
 from ui.ai_insights import campaign_insight_panel
-from ui.campaign_format import pct, plain, show_refusal
+from ui.campaign_format import pct, show_refusal
 from ui.charts import plot_frame, show_chart
 from ui.widgets import flash, money
+from ui.text import plain_md
 
 VERDICT_BOXES = {"higher": st.success, "lower": st.warning, "no_clear_difference": st.info, "too_small": st.info,
                  "no_holdout": st.info}
@@ -144,7 +145,7 @@ def _lift(lift: Lift, a: Attribution, key: str) -> None:
                    f"Why this rate differs from the conversion rate above: here every recipient counts, the "
                    f"{max(lift.recipients - a.sent, 0):,} whose message never went out included (measured from the "
                    "launch), so that both groups stay as they were drawn at random; above, only sent messages count.")
-        VERDICT_BOXES[lift.verdict](plain(lift.sentence()))
+        VERDICT_BOXES[lift.verdict](plain_md(lift.sentence()))
 
 
 def _over_time(perf: Performance, key: str) -> None:
@@ -203,7 +204,7 @@ def _simulated_actions(store: Store, campaign: Campaign, perf: Performance, user
             try:
                 added = simulate_conversions(store, campaign.id, user=user.username)
             except ValidationError as exc:
-                st.error(plain(" ".join(exc.errors.values())))
+                st.error(plain_md(" ".join(exc.errors.values())))
                 return
             flash(f"{added:,} simulated orders added")
             st.rerun()

@@ -13,10 +13,11 @@ from crm_core.campaigns.previewing import LaunchPreview, LengthCheck, VariableBl
 from crm_core.store import Store
 from crm_core.validation import NotFoundError, ValidationError
 from ui.auth import CurrentUser
-from ui.campaign_format import plain, set_errors, show_refusal
+from ui.campaign_format import set_errors, show_refusal
 from ui.campaign_form import K, form_input, send_at, watched
 from ui.campaign_live import cancel_button
 from ui.widgets import flash
+from ui.text import plain_md
 
 
 @st.cache_data(ttl=20, show_spinner="Rendering the message for real recipients…")
@@ -118,7 +119,7 @@ def _blanks(blanks: list[VariableBlanks]) -> None:
     for b in blanks:
         icon = ":material/check:" if not b.blank else (":material/info:" if b.fallback is not None
                                                         else ":material/warning:")
-        text = plain(blank_sentence(b))
+        text = plain_md(blank_sentence(b))
         if b.blank and b.fallback is None:
             st.warning(text + " Add a default with `| default(\"…\")` to fill it.", icon=icon)
         else:
@@ -175,11 +176,11 @@ def _launch(store: Store, campaign: Campaign, user: CurrentUser) -> None:
         with st.spinner("Freezing the audience and queueing the messages…"):
             result = launch_campaign(store, campaign.id, user.username)
     except TransitionError as exc:
-        st.error(plain(str(exc)), icon=":material/block:")
+        st.error(plain_md(str(exc)), icon=":material/block:")
         return
     except (ValidationError, NotFoundError) as exc:
         for message in (exc.errors.values() if isinstance(exc, ValidationError) else [str(exc)]):
-            st.error(plain(message), icon=":material/error:")
+            st.error(plain_md(message), icon=":material/error:")
         return
     flash(f"Launched: {result.recipients:,} messages queued. Delivery runs in the background.")
     st.rerun()
@@ -193,7 +194,7 @@ def _schedule(store: Store, campaign: Campaign, user: CurrentUser, when: datetim
         show_refusal(exc)
         return
     except (TransitionError, NotFoundError) as exc:
-        st.error(plain(str(exc)), icon=":material/block:")
+        st.error(plain_md(str(exc)), icon=":material/block:")
         return
     flash(f"Scheduled for {when:%Y-%m-%d %H:%M} UTC")
     st.rerun()
@@ -205,7 +206,7 @@ def _unschedule_button(store: Store, campaign: Campaign, user: CurrentUser) -> N
         try:
             transition(store, campaign.id, "unschedule", user.username)
         except (TransitionError, NotFoundError) as exc:
-            st.error(plain(str(exc)), icon=":material/block:")
+            st.error(plain_md(str(exc)), icon=":material/block:")
             return
         flash("Moved back to draft")
         st.rerun()

@@ -13,6 +13,7 @@ from crm_core.exports.xlsx import too_many_rows_message
 from crm_core.segments.rules import RuleError
 from crm_core.store import Store
 from crm_core.validation import NotFoundError, ValidationError
+from ui.text import plain_md
 from ui.widgets import date_range, show_validation
 
 _RESULT = "xc-result"
@@ -76,7 +77,7 @@ def export_centre(store: Store) -> None:
         show_validation(exc)
         return
     except (NotFoundError, RuleError) as exc:  # the segment, campaign or import is gone or no longer works
-        st.error(f"This cannot be exported: {exc}")
+        st.error(f"This cannot be exported: {plain_md(exc)}")
         return
     st.markdown(f"**{rows:,} {'row' if rows == 1 else 'rows'}** to export")
     fmt = st.radio("Format", list(EXPORT_FORMATS), format_func=lambda f: EXPORT_FORMATS[f][0], horizontal=True,
@@ -99,7 +100,7 @@ def _run(store: Store, request: ExportRequest, fmt: str, rows: int) -> None:
     except ValidationError as exc:
         show_validation(exc)
     except OSError as exc:
-        st.error(f"The export file could not be written: {exc}")
+        st.error(f"The export file could not be written: {plain_md(exc)}")
     finally:
         bar.empty()
 

@@ -13,6 +13,7 @@ from crm_core.segments.preview import today
 from crm_core.store import Store
 from ui.auth import CurrentUser
 from ui.charts import show_chart
+from ui.text import plain_md
 from ui.widgets import money, run_save
 
 _SAVED = "rfm-saved"
@@ -131,7 +132,7 @@ def save_panel(store: Store, user: CurrentUser, result: RfmResult) -> None:
     st.subheader("Save as segment")
     saved = st.session_state.pop(_SAVED, None)
     if saved:
-        st.success(f"Saved “{saved['name']}” with {saved['segment']:,} customers.", icon=":material/check_circle:")
+        st.success(f"Saved “{plain_md(saved['name'])}” with {saved['segment']:,} customers.", icon=":material/check_circle:")
         if saved["segment"] != saved["cell"]:
             st.warning(f"The cell held {saved['cell']:,} customers; the segment counts every order, simulated ones "
                        f"included, and holds {saved['segment']:,}.")
@@ -159,7 +160,7 @@ def save_panel(store: Store, user: CurrentUser, result: RfmResult) -> None:
                "members are the customers shown here.")
     if st.button("Save as segment", icon=":material/save:", type="primary", key="rfm-save"):
         outcome = run_save(lambda: save_rfm_segment(store, result, name, user=user.username, **choice),
-                           f"Segment '{name.strip()}' saved")
+                           f"Segment '{plain_md(name.strip())}' saved")
         if outcome:
             st.session_state[_SAVED] = {"id": outcome.segment_id, "name": outcome.name,
                                         "cell": outcome.cell_customers, "segment": outcome.segment_customers}

@@ -11,6 +11,7 @@ from crm_core.export import FORMATS, export_bytes
 from crm_core.listing import Page
 from crm_core.store import Store
 from crm_core.validation import NotFoundError, ValidationError
+from ui.text import plain_md
 
 PAGE_SIZES = (25, 50, 100)
 
@@ -47,7 +48,7 @@ def when(value: datetime | date | None, with_time: bool = False) -> str:
 def show_validation(exc: ValidationError) -> None:
     """One clear error line per invalid field."""
     for message in exc.errors.values():
-        st.error(message)
+        st.error(plain_md(message))
 
 
 def download_buttons(store: Store, sql: str, params: Sequence | None, basename: str, key: str) -> None:
@@ -108,7 +109,7 @@ def run_save(action: Callable[[], Any], success: str) -> Any:
         show_validation(exc)
         return None
     except NotFoundError as exc:
-        st.error(str(exc))
+        st.error(plain_md(exc))
         return None
     flash(success)
     return True if result is None else result
