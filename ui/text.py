@@ -17,8 +17,8 @@ import re
 from typing import Any
 
 ZERO_WIDTH = "\u200b"
-# Every ASCII punctuation character markdown, GFM, math or Streamlit's directives can react to.
-_SIGNIFICANT = re.compile(r"""([\\`*_{}\[\]()<>#+\-.!|$~:&=^/@"'])""")
+# Every ASCII punctuation character markdown, GFM, math or Streamlit's directives react to (quotes, @, ^, % ... never).
+_SIGNIFICANT = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|$~:&=/])")
 # Patterns Streamlit rewrites in text after parsing (escapes are gone by then), so escaping cannot stop them.
 _SHORT_CODE = re.compile(r":(?=[\w+-][\w+-]*:)")  # :streamlit:, :material_home:, :smile:
 _WEB_ADDRESS = re.compile(r"(?i)(?<=:)(?=//)|(?<=\bwww)(?=\.)")  # where a zero-width space stops a link

@@ -49,7 +49,8 @@ CASES = [
     # ordinary text stays readable
     ("Ada Lovelace", "Ada Lovelace"),
     ("São Paulo 10:30", f"São Paulo 10{B}:30"),
-    ("a@b.com", f"a{B}@b{B}.com"),
+    ("a@b.com", "a@b\\.com"),
+    ("O'Brien said \"hi\" 50% ^", "O'Brien said \"hi\" 50% ^"),
     (None, ""),
     (1234, "1234"),
 ]
@@ -68,6 +69,6 @@ def test_escaped_text_reads_as_the_original(raw):
 def test_no_markdown_control_character_survives_unescaped():
     nasty = "".join(chr(c) for c in range(33, 127) if not chr(c).isalnum())
     out = plain_md(nasty)
-    for char in "\\`*_{}[]()<>#+-.!|$~:&=^/@":
+    for char in "\\`*_{}[]()<>#+-.!|$~:&=/":
         assert f"{B}{char}" in out, char
     assert literal(out) == nasty
