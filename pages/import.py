@@ -22,6 +22,7 @@ from ui.import_wizard import (
     sniffed,
 )
 from ui.state import get_store
+from ui.text import plain_md
 from ui.widgets import run_save
 
 user = require_login()
@@ -56,7 +57,7 @@ with new_tab:
         st.stop()
     format_overrides(source, key)
     for note in source.notes:
-        st.warning(note, icon=":material/warning:")
+        st.warning(plain_md(note), icon=":material/warning:")
     preview(source)
     kind = kind_picker(source, key)
     st.subheader("Columns")
@@ -64,7 +65,7 @@ with new_tab:
     options = options_form(kind, source, mapping, key)
     problems = check_mapping(kind, source.headers, mapping) + options.problems()
     for problem in problems:
-        st.error(problem, icon=":material/rule:")
+        st.error(plain_md(problem), icon=":material/rule:")
     signature = json.dumps([key, kind, mapping, options.as_dict()], sort_keys=True)
     c1, c2, _ = st.columns([1, 1, 2])
     if c2.button("Save mapping", icon=":material/bookmark_add:", disabled=bool(problems), key="imp-save-map",
@@ -78,7 +79,7 @@ with new_tab:
     finished = import_jobs.take_finished(key)
     busy = import_jobs.running(key)
     if finished and finished.error:
-        st.error(("Nothing was imported: " if finished.action == "commit" else "") + finished.error,
+        st.error(("Nothing was imported: " if finished.action == "commit" else "") + plain_md(finished.error),
                  icon=":material/error:")
     elif finished and finished.action == "check":
         st.session_state["imp-plan"] = (finished.signature, finished.result)
@@ -91,7 +92,7 @@ with new_tab:
         import_jobs.show_progress(key)
     elif committed and committed[0] == signature:
         summary = committed[1]
-        st.success(f"Imported {upload.name} as import #{summary.import_id}: {summary.counts['create']:,} new, "
+        st.success(f"Imported {plain_md(upload.name)} as import #{summary.import_id}: {summary.counts['create']:,} new, "
                    f"{summary.counts['update']:,} updated, {summary.counts['reject']:,} rejected. "
                    "Undo it from the History tab.", icon=":material/check_circle:")
         render_summary(summary, f"imp-done-{key}")

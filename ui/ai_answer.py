@@ -6,7 +6,7 @@ import streamlit as st
 
 from crm_core.ai.answer import Answer
 from crm_core.permissions import Actor, allowed
-from ui.campaign_format import plain
+from ui.text import plain_md
 
 
 def show_prompt(answer: Answer) -> None:
@@ -23,15 +23,15 @@ def show_prompt(answer: Answer) -> None:
 def show_engine(answer: Answer) -> None:
     """Which engine answered, why the offline engine did, what the model got wrong, and the exact prompt."""
     if answer.by_model:
-        st.caption(f":material/smart_toy: Written by the model **{plain(answer.engine)}**.")
+        st.caption(f":material/smart_toy: Written by the model **{plain_md(answer.engine)}**.")
     else:
         st.caption(":material/offline_bolt: Written by the **offline engine** ("
                    + ("after the model failed)." if answer.sent else "nothing left this machine)."))
     if answer.note:
-        st.info(plain(answer.note), icon=":material/info:")
+        st.info(plain_md(answer.note), icon=":material/info:")
     if answer.problems:
         with st.expander("What did not pass our checks", icon=":material/rule:"):
-            st.markdown("\n".join(f"- {plain(p)}" for p in answer.problems))
+            st.markdown("\n".join(f"- {plain_md(p)}" for p in answer.problems))
     show_prompt(answer)
 
 

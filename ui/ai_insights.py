@@ -13,7 +13,8 @@ from crm_core.permissions import Actor, PermissionDenied
 from crm_core.services import ai
 from crm_core.validation import NotFoundError, ValidationError
 from ui.ai_answer import ai_allowed, show_engine
-from ui.campaign_format import plain, show_refusal
+from ui.campaign_format import show_refusal
+from ui.text import plain_md
 
 PROSE_LABELS = (("what_happened", "What happened"), ("stands_out", "What stands out"), ("try_next", "What to try next"))
 SEGMENT_LABELS = (("what_happened", "Who is in it"),) + PROSE_LABELS[1:]
@@ -26,9 +27,10 @@ def show_insight(answer: Answer[Insight], labels: tuple = PROSE_LABELS) -> None:
         st.warning("No summary could be written.", icon=":material/warning:")
         show_engine(answer)
         return
-    st.table({"Figure": [label for label, _ in insight.figures], "Value": [value for _, value in insight.figures]})
+    st.table({"Figure": [plain_md(label) for label, _ in insight.figures],  # st.table renders markdown
+              "Value": [plain_md(value) for _, value in insight.figures]})
     for field, label in labels:
-        st.markdown(f"**{label}.** {plain(getattr(insight, field))}")
+        st.markdown(f"**{label}.** {plain_md(getattr(insight, field))}")
     st.caption("The figures come from our own queries; the AI only writes the words around them.")
     show_engine(answer)
 

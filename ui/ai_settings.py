@@ -10,6 +10,7 @@ from crm_core.permissions import Actor, PermissionDenied
 from crm_core.services import workspace as workspace_services
 from crm_core.store import Store
 from crm_core.validation import ValidationError
+from ui.text import plain_md
 from ui.widgets import flash
 
 _CHECK = "ai-check"
@@ -19,7 +20,7 @@ KEY_SOURCES = {"environment": "set, from the environment variable OPENAI_API_KEY
 
 
 def _status(config: AiConfig) -> None:
-    engine = (f"the model **{config.model}**" if config.uses_model else "the **offline engine**")
+    engine = (f"the model **{plain_md(config.model)}**" if config.uses_model else "the **offline engine**")
     st.markdown(f"**Answers come from:** {engine}  \n**API key:** {KEY_SOURCES[config.key_source]}  \n"
                 f"**Endpoint:** `{config.endpoint}`  \n**Timeout:** {config.timeout:g} s")
     st.caption("The key is read from the environment or the secrets file at each request and is never stored "
@@ -46,7 +47,7 @@ def _form(config: AiConfig, store: Store, user: Actor) -> None:
                 workspace_services.save_ai_settings(store, user, mode, base_url, model, timeout)
             except ValidationError as exc:
                 for message in exc.errors.values():
-                    st.error(message)
+                    st.error(plain_md(message))
                 return
             except PermissionDenied as exc:
                 st.error(str(exc))
@@ -64,11 +65,11 @@ def ai_settings_panel(store: Store, user: Actor) -> None:
     _form(config, store, user)
     if st.button("Test connection", icon=":material/network_check:", key="ai-test",
                  disabled=not config.api_key):
-        with st.spinner(f"Asking {config.model} at {config.endpoint}…"):
+        with st.spinner(f"Asking {plain_md(config.model)} at {plain_md(config.endpoint)}…"):
             st.session_state[_CHECK] = check_connection(config)
     if not config.api_key:
         st.caption("Set OPENAI_API_KEY (environment or .streamlit/secrets.toml) and restart to test a connection.")
     check = st.session_state.get(_CHECK)
     if check is not None:
-        (st.success if check.ok else st.error)(check.message, icon=":material/check_circle:" if check.ok
+        (st.success if check.ok else st.error)(plain_md(check.message), icon=":material/check_circle:" if check.ok
                                                else ":material/error:")

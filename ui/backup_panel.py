@@ -15,6 +15,7 @@ from crm_core.services import exports
 from crm_core.services import workspace as workspace_services
 from crm_core.exports.centre import DOWNLOAD_LIMIT_BYTES
 from crm_core.store import Store
+from ui.text import plain_md
 from ui.widgets import flash, refused
 
 _RESULT = "bk-result"
@@ -30,7 +31,7 @@ def _backup(store: Store, user: Actor) -> None:
             try:
                 st.session_state[_RESULT] = workspace_services.backup_workspace(store, user, target)
             except OSError as exc:
-                st.error(f"The backup could not be written: {exc}")
+                st.error(f"The backup could not be written: {plain_md(exc)}")
             except PermissionDenied as exc:
                 refused(exc)
     result = st.session_state.get(_RESULT)
@@ -68,7 +69,7 @@ def _restore(store: Store, user: Actor) -> None:
         with st.spinner("Restoring…"):
             result = workspace_services.restore_backup(store, user, temp, upload.name)
     except backup.BackupError as exc:
-        st.error(f"{exc} Nothing was changed.")
+        st.error(f"{plain_md(exc)} Nothing was changed.")
         return
     except PermissionDenied as exc:
         refused(exc)

@@ -17,13 +17,14 @@ from crm_core.services import campaigns
 from crm_core.store import Store
 from crm_core.validation import NotFoundError, ValidationError
 from ui.auth import CurrentUser
-from ui.campaign_format import clear_errors, field_error, has_errors, other_errors, plain, set_errors
+from ui.campaign_format import clear_errors, field_error, has_errors, other_errors, set_errors
 from ui.campaign_form import (K, OPEN_KEY, form_input, load_form, new_input, sending_settings, variables_help,
                               vendor_settings, watched)
 from ui.campaign_ideas import message_ideas
 from ui.segment_editor import rule_editor
 from ui.segment_views import audience_panel
 from ui.widgets import flash
+from ui.text import plain_md
 
 FIELD_KEYS = {"name", "description", "audience", "channel", "subject", "template", "scheduled_at",
               "throttle_per_second", "holdout_pct", "frequency_cap_hours", "seed"}
@@ -121,21 +122,21 @@ def _save_bar(store: Store, campaign: Campaign | None, user: CurrentUser) -> Non
             set_errors({"status": str(exc)}, {})
             st.rerun()
         clear_errors()
-        flash(f"Draft '{plain(data.name.strip())}' saved")
+        flash(f"Draft '{plain_md(data.name.strip())}' saved")
         if campaign is None:
             st.session_state[OPEN_KEY] = str(new_id)
             _open(new_id)
         st.rerun()
     if campaign is not None:
         with cols[1].popover("Delete draft", icon=":material/delete:"):
-            st.write(f"Delete the draft **{plain(campaign.name)}**? This cannot be undone.")
+            st.write(f"Delete the draft **{plain_md(campaign.name)}**? This cannot be undone.")
             if st.button("Delete for good", type="primary", key="cmp-delete"):
                 try:
                     campaigns.delete_campaign(store, user, campaign.id)
                 except (ValidationError, NotFoundError, PermissionDenied) as exc:
-                    st.error(" ".join(exc.errors.values()) if isinstance(exc, ValidationError) else str(exc))
+                    st.error(plain_md(" ".join(exc.errors.values()) if isinstance(exc, ValidationError) else exc))
                 else:
-                    flash(f"Draft '{plain(campaign.name)}' deleted")
+                    flash(f"Draft '{plain_md(campaign.name)}' deleted")
                     st.session_state.pop(OPEN_KEY, None)
                     _open(None)
                     st.rerun()

@@ -6,6 +6,7 @@ from typing import Any
 import streamlit as st
 
 from crm_core.campaigns.model import CHANNELS, STATUS_LABELS, Campaign
+from ui.text import plain_md
 
 STATUS_COLORS = {"draft": "gray", "scheduled": "violet", "running": "blue", "paused": "orange",
                  "completed": "green", "failed": "red", "cancelled": "gray"}
@@ -19,15 +20,7 @@ ERRORS_KEY = "cmp-errors"
 def show_refusal(exc: Exception) -> None:
     """A core refusal as error lines in plain text: one per invalid field, or the exception's message."""
     for message in getattr(exc, "errors", {}).values() or [str(exc)]:
-        st.error(plain(message), icon=":material/error:")
-
-
-def plain(text: Any) -> str:
-    """Text shown inside markdown without letting it format, link or embed anything."""
-    out = str(text)
-    for char in "\\`*_{}[]<>()#+-.!|$~:":
-        out = out.replace(char, "\\" + char)
-    return out
+        st.error(plain_md(message), icon=":material/error:")
 
 
 def channel_label(key: str) -> str:
@@ -80,7 +73,7 @@ def field_error(key: str, current: Any = None, watch: str | None = None) -> None
         return  # the marketer already changed this field
     # A template's problems come as one line each ("line 1, column 7: ...; line 2, ..."): one per row.
     parts = message.split("; line ")
-    text = "  \n".join(plain(part if i == 0 else "line " + part) for i, part in enumerate(parts))
+    text = "  \n".join(plain_md(part if i == 0 else "line " + part) for i, part in enumerate(parts))
     st.error(text, icon=":material/error:")
 
 
@@ -89,7 +82,7 @@ def other_errors(known: set[str]) -> None:
     errors, _ = st.session_state.get(ERRORS_KEY, ({}, {}))
     for key, message in errors.items():
         if key not in known and not key.startswith("vendor."):
-            st.error(plain(message), icon=":material/error:")
+            st.error(plain_md(message), icon=":material/error:")
 
 
 def has_errors(prefix: str = "") -> bool:

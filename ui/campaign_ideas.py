@@ -11,7 +11,8 @@ from crm_core.services import ai
 from crm_core.store import Store
 from crm_core.validation import ValidationError
 from ui.ai_answer import ai_allowed, show_engine
-from ui.campaign_format import plain, show_refusal
+from ui.campaign_format import show_refusal
+from ui.text import plain_md
 from ui.campaign_form import K
 
 IDEAS = "cmp-ideas-"
@@ -69,7 +70,7 @@ def _card(n: int, v: Variant, channel: str) -> None:
     """One suggestion: angle, subject, body, length against the limit, and 'Use this'."""
     spec = CHANNELS[channel]
     with st.container(border=True):
-        st.markdown(f"**{n}. {plain(v.angle)}**")
+        st.markdown(f"**{n}. {plain_md(v.angle)}**")
         if v.subject is not None:
             st.text(f"Subject: {v.subject}")
         st.text(v.body)

@@ -11,9 +11,10 @@ from crm_core.store import Store
 from ui.auth import CurrentUser
 from ui.campaign_compare import compare_view
 from ui.campaign_form import OPEN_KEY
-from ui.campaign_format import plain, status_badge
+from ui.campaign_format import status_badge
 from ui.campaign_live import duplicate
 from ui.widgets import download_buttons
+from ui.text import plain_md
 
 HISTORY_COLUMNS = {
     "name": st.column_config.TextColumn("Campaign", width=150),
@@ -75,11 +76,11 @@ def campaign_list(store: Store, user: CurrentUser) -> None:
 def _selected(store: Store, row: dict, user: CurrentUser) -> None:
     with st.container(border=True, key="cmp-selected"):
         title, badge = st.columns([5, 1], vertical_alignment="center")
-        title.markdown(f"**{plain(row['name'])}**")
+        title.markdown(f"**{plain_md(row['name'])}**")
         with badge:
             status_badge(row["status"])
         if row["status_reason"]:
-            st.caption(plain(row["status_reason"]))
+            st.caption(plain_md(row["status_reason"]))
         cols = st.columns([1, 1, 2.6, 1.4])
         if cols[0].button("Open", icon=":material/open_in_new:", type="primary", key="cmp-open-btn",
                           width="stretch"):

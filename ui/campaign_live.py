@@ -12,10 +12,11 @@ from crm_core.services import campaigns
 from crm_core.store import Store
 from crm_core.validation import NotFoundError, ValidationError
 from ui.auth import CurrentUser
-from ui.campaign_format import count, pct, plain, show_refusal
+from ui.campaign_format import count, pct, show_refusal
 from ui.campaign_log import communication_log_view
 from ui.campaign_performance import performance_view
 from ui.widgets import flash
+from ui.text import plain_md
 
 ACTIONS = {"pause": ("Pause", ":material/pause:", "Campaign paused: nothing more is sent until you resume it."),
            "resume": ("Resume", ":material/play_arrow:", "Campaign resumed"),
@@ -31,7 +32,7 @@ def still_changing(store: Store, campaign: Campaign) -> bool:
 def live_view(store: Store, campaign: Campaign, user: CurrentUser) -> None:
     """Progress, counts, actions, lifecycle and log of a launched campaign."""
     if campaign.launched_at:
-        st.caption(f"Launched {campaign.launched_at:%Y-%m-%d %H:%M} UTC by {plain(campaign.launched_by or 'the scheduler')}"
+        st.caption(f"Launched {campaign.launched_at:%Y-%m-%d %H:%M} UTC by {plain_md(campaign.launched_by or 'the scheduler')}"
                    + (f" · finished {campaign.finished_at:%Y-%m-%d %H:%M} UTC" if campaign.finished_at else ""))
     _frozen_audience(campaign)
     if still_changing(store, campaign):
@@ -115,7 +116,7 @@ def _act(store: Store, campaign: Campaign, action: str, user: CurrentUser) -> No
     try:
         campaigns.transition(store, user, campaign.id, action)
     except (TransitionError, NotFoundError, PermissionDenied) as exc:
-        st.error(plain(str(exc)), icon=":material/block:")
+        st.error(plain_md(str(exc)), icon=":material/block:")
         return
     flash(ACTIONS[action][2])
     st.rerun()

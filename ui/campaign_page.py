@@ -16,10 +16,11 @@ from crm_core.validation import NotFoundError
 from ui.auth import CurrentUser
 from ui.campaign_editor import editor, is_dirty
 from ui.campaign_form import VENDOR_LABELS
-from ui.campaign_format import audience_source, channel_label, plain, status_badge
+from ui.campaign_format import audience_source, channel_label, status_badge
 from ui.campaign_live import live_view
 from ui.campaign_performance import performance_view
 from ui.campaign_prelaunch import before_launch
+from ui.text import plain_md
 
 
 def _back() -> None:
@@ -40,7 +41,7 @@ def campaign_screen(store: Store, param: str, user: CurrentUser) -> None:
     try:
         campaign = get_campaign(store, int(param))
     except (ValueError, NotFoundError):
-        st.error(f"There is no campaign '{plain(param)}' (it may have been deleted).")
+        st.error(f"There is no campaign '{plain_md(param)}' (it may have been deleted).")
         return
     _header(campaign)
     if campaign.status == DRAFT and allowed(user, "campaign.update"):
@@ -70,13 +71,13 @@ def campaign_screen(store: Store, param: str, user: CurrentUser) -> None:
 
 def _header(campaign: Campaign) -> None:
     title, badge = st.columns([5, 1], vertical_alignment="center")
-    title.title(plain(campaign.name))
+    title.title(plain_md(campaign.name))
     with badge:
         status_badge(campaign.status)
     if campaign.status_reason:
-        st.caption(plain(campaign.status_reason))
+        st.caption(plain_md(campaign.status_reason))
     if campaign.description and campaign.status != DRAFT:
-        st.caption(plain(campaign.description))
+        st.caption(plain_md(campaign.description))
 
 
 def summary(store: Store, campaign: Campaign, nested: bool = False) -> None:

@@ -18,9 +18,10 @@ from crm_core.store import Store
 from crm_core.validation import NotFoundError, ValidationError, utc_now
 from ui.auth import CurrentUser
 from ui.ai_insights import campaign_insight_panel
-from ui.campaign_format import pct, plain, show_refusal
+from ui.campaign_format import pct, show_refusal
 from ui.charts import plot_frame, show_chart
 from ui.widgets import flash, money
+from ui.text import plain_md
 
 VERDICT_BOXES = {"higher": st.success, "lower": st.warning, "no_clear_difference": st.info, "too_small": st.info,
                  "no_holdout": st.info}
@@ -145,7 +146,7 @@ def _lift(lift: Lift, a: Attribution, key: str) -> None:
                    f"Why this rate differs from the conversion rate above: here every recipient counts, the "
                    f"{max(lift.recipients - a.sent, 0):,} whose message never went out included (measured from the "
                    "launch), so that both groups stay as they were drawn at random; above, only sent messages count.")
-        VERDICT_BOXES[lift.verdict](plain(lift.sentence()))
+        VERDICT_BOXES[lift.verdict](plain_md(lift.sentence()))
 
 
 def _over_time(perf: Performance, key: str) -> None:
@@ -197,7 +198,7 @@ def _simulated_actions(store: Store, campaign: Campaign, perf: Performance, user
                 try:
                     gone = campaigns.remove_simulated_orders(store, user, campaign.id)
                 except (NotFoundError, PermissionDenied) as exc:
-                    st.error(plain(str(exc)))
+                    st.error(plain_md(str(exc)))
                     return
                 flash(f"{gone:,} simulated orders removed")
                 st.rerun()

@@ -14,10 +14,11 @@ from crm_core.services import campaigns
 from crm_core.store import Store
 from crm_core.validation import NotFoundError, ValidationError
 from ui.auth import CurrentUser
-from ui.campaign_format import plain, set_errors, show_refusal
+from ui.campaign_format import set_errors, show_refusal
 from ui.campaign_form import K, form_input, send_at, watched
 from ui.campaign_live import cancel_button
 from ui.widgets import flash
+from ui.text import plain_md
 
 
 @st.cache_data(ttl=20, show_spinner="Rendering the message for real recipients…")
@@ -119,7 +120,7 @@ def _blanks(blanks: list[VariableBlanks]) -> None:
     for b in blanks:
         icon = ":material/check:" if not b.blank else (":material/info:" if b.fallback is not None
                                                         else ":material/warning:")
-        text = plain(blank_sentence(b))
+        text = plain_md(blank_sentence(b))
         if b.blank and b.fallback is None:
             st.warning(text + " Add a default with `| default(\"…\")` to fill it.", icon=icon)
         else:
@@ -176,11 +177,11 @@ def _launch(store: Store, campaign: Campaign, user: CurrentUser) -> None:
         with st.spinner("Freezing the audience and queueing the messages…"):
             result = campaigns.launch_campaign(store, user, campaign.id)
     except (TransitionError, PermissionDenied) as exc:
-        st.error(plain(str(exc)), icon=":material/block:")
+        st.error(plain_md(str(exc)), icon=":material/block:")
         return
     except (ValidationError, NotFoundError) as exc:
         for message in (exc.errors.values() if isinstance(exc, ValidationError) else [str(exc)]):
-            st.error(plain(message), icon=":material/error:")
+            st.error(plain_md(message), icon=":material/error:")
         return
     flash(f"Launched: {result.recipients:,} messages queued. Delivery runs in the background.")
     st.rerun()
@@ -194,7 +195,7 @@ def _schedule(store: Store, campaign: Campaign, user: CurrentUser, when: datetim
         show_refusal(exc)
         return
     except (TransitionError, NotFoundError, PermissionDenied) as exc:
-        st.error(plain(str(exc)), icon=":material/block:")
+        st.error(plain_md(str(exc)), icon=":material/block:")
         return
     flash(f"Scheduled for {when:%Y-%m-%d %H:%M} UTC")
     st.rerun()
@@ -206,7 +207,7 @@ def _unschedule_button(store: Store, campaign: Campaign, user: CurrentUser) -> N
         try:
             campaigns.unschedule_campaign(store, user, campaign.id)
         except (TransitionError, NotFoundError, PermissionDenied) as exc:
-            st.error(plain(str(exc)), icon=":material/block:")
+            st.error(plain_md(str(exc)), icon=":material/block:")
             return
         flash("Moved back to draft")
         st.rerun()

@@ -10,6 +10,7 @@ import polars as pl
 import streamlit as st
 
 from crm_core.export import frame_csv_bytes
+from ui.text import plain_md
 
 HEIGHT = 360
 MARGIN = {"l": 10, "r": 10, "t": 30, "b": 10}
@@ -46,5 +47,5 @@ def show_chart(fig: go.Figure, data: pl.DataFrame, title: str, key: str, height:
     stamp = datetime.now().strftime("%Y%m%d-%H%M")
     right.download_button("CSV", data=lambda: frame_csv_bytes(data), file_name=f"{slug(title)}-{stamp}.csv",
                           mime="text/csv", key=f"{key}-csv", icon=":material/download:", on_click="ignore",
-                          help=f"The numbers behind “{title}”. The camera button on the chart saves it as a PNG.",
+                          help=f"The numbers behind “{plain_md(title)}”. The camera button on the chart saves it as a PNG.",
                           width="stretch")

@@ -14,6 +14,7 @@ from crm_core.store import Store
 from crm_core.validation import NotFoundError
 from ui.auth import CurrentUser
 from ui.customer_forms import customer_form
+from ui.text import plain_md
 from ui.widgets import download_buttons, run_save, tile_money, when
 
 
@@ -27,12 +28,12 @@ def render_profile(store: Store, raw_id: str, user: CurrentUser) -> None:
     try:
         profile = customer_profile(store, int(raw_id))
     except (ValueError, NotFoundError):
-        st.error(f"There is no customer with id '{raw_id}'. It may have been deleted.")
+        st.error(f"There is no customer with id '{plain_md(raw_id)}'. It may have been deleted.")
         return
     c, s = profile.customer, profile.stats
-    st.title(c["name"])
+    st.title(plain_md(c["name"]))
     place = ", ".join(p for p in (c["city"], c["state"], c["country"]) if p)
-    st.caption(" · ".join(p for p in (c["email"], c["phone"], place) if p) or "No contact details")
+    st.caption(" · ".join(plain_md(p) for p in (c["email"], c["phone"], place) if p) or "No contact details")
 
     top = st.columns(3)
     top[0].metric("Total spend", tile_money(s["total_spend"]), help="Cancelled and returned orders excluded.")
@@ -45,7 +46,7 @@ def render_profile(store: Store, raw_id: str, user: CurrentUser) -> None:
     bottom[2].metric("Days since last order", "—" if days is None else f"{days:,}")
 
     with st.expander("Details", icon=":material/badge:"):
-        st.write(f"**Customer id:** {c['id']}  \n**External id:** {c['external_id'] or '—'}  \n"
+        st.write(f"**Customer id:** {c['id']}  \n**External id:** {plain_md(c['external_id'] or '—')}  \n"
                  f"**Signed up:** {when(c['created_at'], True)} UTC  \n"
                  f"**Last updated:** {when(c['updated_at'], True)} UTC")
         if c["attributes"]:
@@ -110,7 +111,7 @@ def _edit_and_delete(store: Store, user: CurrentUser, c: dict, order_count: int)
                 st.rerun()
     with st.expander("Delete customer", icon=":material/delete:"):
         orders_note = f" and their {order_count:,} order(s)" if order_count else ""
-        st.warning(f"This permanently deletes {c['name']}{orders_note}. It cannot be undone.")
+        st.warning(f"This permanently deletes {plain_md(c['name'])}{orders_note}. It cannot be undone.")
         sure = st.checkbox("Yes, delete this customer", key=f"cust-del-sure-{c['id']}")
         if st.button("Delete customer", type="primary", disabled=not sure, key=f"cust-del-{c['id']}"):
             if run_save(lambda: records.delete_customer(store, user, c["id"]), "Customer deleted") is not None:

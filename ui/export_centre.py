@@ -15,6 +15,7 @@ from crm_core.permissions import Actor, PermissionDenied
 from crm_core.services import exports
 from crm_core.store import Store
 from crm_core.validation import NotFoundError, ValidationError
+from ui.text import plain_md
 from ui.widgets import date_range, refused, show_validation
 
 _RESULT = "xc-result"
@@ -78,7 +79,7 @@ def export_centre(store: Store, user: Actor) -> None:
         show_validation(exc)
         return
     except (NotFoundError, RuleError) as exc:  # the segment, campaign or import is gone or no longer works
-        st.error(f"This cannot be exported: {exc}")
+        st.error(f"This cannot be exported: {plain_md(exc)}")
         return
     st.markdown(f"**{rows:,} {'row' if rows == 1 else 'rows'}** to export")
     fmt = st.radio("Format", list(EXPORT_FORMATS), format_func=lambda f: EXPORT_FORMATS[f][0], horizontal=True,
@@ -103,7 +104,7 @@ def _run(store: Store, user: Actor, request: ExportRequest, fmt: str, rows: int)
     except PermissionDenied as exc:
         refused(exc)
     except OSError as exc:
-        st.error(f"The export file could not be written: {exc}")
+        st.error(f"The export file could not be written: {plain_md(exc)}")
     finally:
         bar.empty()
 

@@ -10,6 +10,7 @@ from crm_core.services import exports, imports
 from crm_core.store import Store
 from ui.auth import CurrentUser
 from ui import import_jobs
+from ui.text import plain_md
 from ui.widgets import flash, when
 
 COUNT_COLUMNS = {"rows_total": "Rows", "created": "New", "updated": "Updated", "unchanged": "Unchanged",
@@ -46,8 +47,8 @@ def render_history(store: Store, user: CurrentUser) -> None:
 
 def _details(store: Store, user: CurrentUser, row: dict) -> None:
     number = row["id"]
-    st.subheader(f"Import #{number}: {row['file_name']}")
-    st.caption(f"{KIND_LABELS.get(row['kind'], row['kind'])} · by {row['user_name'] or 'unknown'} on "
+    st.subheader(f"Import #{number}: {plain_md(row['file_name'])}")
+    st.caption(f"{KIND_LABELS.get(row['kind'], row['kind'])} · by {plain_md(row['user_name'] or 'unknown')} on "
                f"{when(row['finished_at'], with_time=True)} UTC · {row['duration_ms'] / 1000:.1f}s · "
                f"SHA-256 {row['file_hash'][:12]}…")
     if row["rejected"]:
@@ -57,14 +58,14 @@ def _details(store: Store, user: CurrentUser, row: dict) -> None:
                            file_name=f"import-{number}-rejects.csv", mime="text/csv", key=f"imp-rej-{number}",
                            icon=":material/download:", on_click="ignore")
     if row["status"] != "committed":
-        st.info(f"Undone on {when(row['undone_at'], with_time=True)} UTC by {row['undone_by'] or 'unknown'}.")
+        st.info(f"Undone on {when(row['undone_at'], with_time=True)} UTC by {plain_md(row['undone_by'] or 'unknown')}.")
         return
     if not allowed(user, "import.undo"):
         return
     job_key = f"undo-{number}"
     finished = import_jobs.take_finished(job_key)
     if finished and finished.error:
-        st.error(f"Import #{number} was not undone: {finished.error}", icon=":material/error:")
+        st.error(f"Import #{number} was not undone: {plain_md(finished.error)}", icon=":material/error:")
     elif finished:
         flash(f"Import #{number} undone: {finished.result.describe()}")
         st.rerun()

@@ -6,6 +6,7 @@ import streamlit as st
 
 from crm_core.export import frame_csv_bytes
 from crm_core.ingest.runner import EXTRA_LABELS, ImportSummary
+from ui.text import plain_md
 
 ACTION_LABELS = {"create": "Created", "update": "Updated", "unchanged": "Unchanged", "skip": "Skipped",
                  "reject": "Rejected"}
@@ -28,7 +29,7 @@ def render_summary(summary: ImportSummary, key: str) -> None:
         st.info(f"This exact file was already imported on {when} (import #{number}). Importing it again changes "
                 "only what differs.", icon=":material/history:")
     for note in summary.notes:
-        st.info(note, icon=":material/info:")
+        st.info(plain_md(note), icon=":material/info:")
     if summary.reasons:
         st.markdown("**Why rows are rejected**")
         reasons = pl.DataFrame(

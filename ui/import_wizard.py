@@ -17,6 +17,7 @@ from crm_core.ingest.parse_sql import DATE_FORMATS
 from crm_core.ingest.saved_mappings import initial_mapping
 from crm_core.ingest.sniff import DELIMITER_NAMES, ENCODING_NAMES, ImportFileError, SourceFile, sniff_file
 from crm_core.store import Store
+from ui.text import plain_md
 
 _WORK_DIR = "_crm_import_dir"
 _SNIFFED = "_crm_import_sniffed"
@@ -68,7 +69,7 @@ def sniffed(path: Path, name: str, key: str) -> SourceFile | None:
             cache[token] = str(exc)
     result = cache[token]
     if isinstance(result, str):
-        st.error(f"**{name}**: {result}", icon=":material/error:")
+        st.error(f"**{plain_md(name)}**: {plain_md(result)}", icon=":material/error:")
         return None
     return result
 
@@ -137,9 +138,9 @@ def mapping_editor(store: Store, kind: str, source: SourceFile, key: str) -> dic
         target = initial.get(header, IGNORE)
         default = ATTRIBUTE if target.startswith(ATTRIBUTE_PREFIX) else target
         with columns[index % 3].container(border=True):
-            choice = st.selectbox(header, options, index=options.index(default) if default in options else 0,
+            choice = st.selectbox(plain_md(header), options, index=options.index(default) if default in options else 0,
                                   format_func=names.get, key=f"imp-map-{key}-{kind}-{index}",
-                                  help=f"Examples: {_examples(source, index)}")
+                                  help=f"Examples: {plain_md(_examples(source, index))}")
             st.caption(" · ".join(f"`{v}`" for v in _examples(source, index).replace("`", "'").split(" · ")))
             if choice == ATTRIBUTE:
                 suggested = target[len(ATTRIBUTE_PREFIX):] if target.startswith(ATTRIBUTE_PREFIX) else attribute_name(header)
@@ -173,7 +174,7 @@ def options_form(kind: str, source: SourceFile, mapping: dict[str, str], key: st
         date_fields = {f.key for f in fields(kind) if f.type == "datetime"}
         for header, target in mapping.items():
             if target in date_fields:
-                choice = c2.selectbox(f"Dates in '{header}'", [AUTO, *DATE_FORMATS], key=f"imp-date-{key}-{header}",
+                choice = c2.selectbox(f"Dates in '{plain_md(header)}'", [AUTO, *DATE_FORMATS], key=f"imp-date-{key}-{header}",
                                       format_func=lambda k: "Detect automatically" if k == AUTO else DATE_FORMATS[k][0])
                 if choice != AUTO:
                     date_formats[header] = choice

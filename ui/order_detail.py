@@ -11,6 +11,7 @@ from crm_core.store import Store
 from crm_core.validation import NotFoundError
 from ui.auth import CurrentUser
 from ui.order_forms import customer_picker, order_form
+from ui.text import plain_md
 from ui.widgets import download_buttons, money, run_save, when
 
 
@@ -24,16 +25,16 @@ def render_order(store: Store, raw_id: str, user: CurrentUser) -> None:
     try:
         order = get_order(store, int(raw_id))
     except (ValueError, NotFoundError):
-        st.error(f"There is no order with id '{raw_id}'. It may have been deleted.")
+        st.error(f"There is no order with id '{plain_md(raw_id)}'. It may have been deleted.")
         return
     items = order_items(store, order["id"])
-    st.title(f"Order {order['external_id'] or '#' + str(order['id'])}")
+    st.title(f"Order {plain_md(order['external_id'] or '#' + str(order['id']))}")
     tiles = st.columns(4)
-    tiles[0].metric("Amount", money(order["amount"], order["currency"]))
+    tiles[0].metric("Amount", plain_md(money(order["amount"], order["currency"])))
     tiles[1].metric("Status", order["status"].capitalize())
     tiles[2].metric("Date", when(order["ordered_at"]), help=f"{when(order['ordered_at'], True)} UTC")
     tiles[3].metric("Items", f"{items.height:,}")
-    st.page_link("pages/customers.py", label=f"Customer: {order['customer'] or order['customer_id']}",
+    st.page_link("pages/customers.py", label=f"Customer: {plain_md(order['customer'] or order['customer_id'])}",
                  icon=":material/person:", query_params={"customer": str(order["customer_id"])})
     if order["status"] in ("cancelled", "returned"):
         st.caption("This order is cancelled or returned: it counts as an order but not as revenue.")

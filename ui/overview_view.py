@@ -11,6 +11,7 @@ from crm_core.analytics.dashboard import Dashboard
 from crm_core.analytics.overview import Kpi
 from ui.charts import plot_frame, show_chart
 from ui.overview_controls import MAP_METRICS
+from ui.text import plain_md
 from crm_core.segments.preview import today
 from ui.widgets import money, tile_money
 
@@ -52,7 +53,7 @@ def kpi_tiles(board: Dashboard, compare: bool) -> None:
                           delta_color="off" if flat else "normal", delta_arrow="off" if flat else "auto",
                           help=kpi.help + exact + before, border=True)
     if len(board.currencies) > 1:
-        st.warning(f"Orders in this range are in several currencies ({', '.join(board.currencies)}); revenue adds "
+        st.warning(f"Orders in this range are in several currencies ({plain_md(', '.join(board.currencies))}); revenue adds "
                    "them up without conversion.", icon=":material/currency_exchange:")
 
 
@@ -138,11 +139,11 @@ def places_view(board: Dashboard, metric: str) -> None:
         fig.update_layout(yaxis={"autorange": "reversed", "dtick": 1}, xaxis_title=label)
     note = "Customers: everyone known on the range's last day; buyers, orders and revenue: in the range."
     if not places.outlines and places.country:
-        note += f" There are no state outlines for {places.country}, so its states are shown as bars."
+        note += f" There are no state outlines for {plain_md(places.country)}, so its states are shown as bars."
     elif not places.outlines:
         note += " States of every country together, as bars (pick one country for a map of US states)."
     elif not places.unmapped.is_empty():
-        missing = ", ".join(f"{r['location']} ({r['customers']:,})" for r in places.unmapped.head(8).iter_rows(named=True))
+        missing = ", ".join(f"{plain_md(r['location'])} ({r['customers']:,})" for r in places.unmapped.head(8).iter_rows(named=True))
         note += f" Not on the map (no outline matches the name): {missing}."
     data = places.table if places.outlines else places.table.drop("outline")
     height = 430 if places.outlines else 90 + 24 * min(table.height, 25)

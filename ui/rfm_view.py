@@ -15,6 +15,7 @@ from crm_core.services import segments
 from crm_core.store import Store
 from ui.auth import CurrentUser
 from ui.charts import show_chart
+from ui.text import plain_md
 from ui.widgets import money, run_save
 
 _SAVED = "rfm-saved"
@@ -133,7 +134,7 @@ def save_panel(store: Store, user: CurrentUser, result: RfmResult) -> None:
     st.subheader("Save as segment")
     saved = st.session_state.pop(_SAVED, None)
     if saved:
-        st.success(f"Saved “{saved['name']}” with {saved['segment']:,} customers.", icon=":material/check_circle:")
+        st.success(f"Saved “{plain_md(saved['name'])}” with {saved['segment']:,} customers.", icon=":material/check_circle:")
         if saved["segment"] != saved["cell"]:
             st.warning(f"The cell held {saved['cell']:,} customers; the segment counts every order, simulated ones "
                        f"included, and holds {saved['segment']:,}.")
@@ -161,7 +162,7 @@ def save_panel(store: Store, user: CurrentUser, result: RfmResult) -> None:
                "members are the customers shown here.")
     if st.button("Save as segment", icon=":material/save:", type="primary", key="rfm-save"):
         outcome = run_save(lambda: segments.save_rfm_segment(store, user, result, name, **choice),
-                           f"Segment '{name.strip()}' saved")
+                           f"Segment '{plain_md(name.strip())}' saved")
         if outcome:
             st.session_state[_SAVED] = {"id": outcome.segment_id, "name": outcome.name,
                                         "cell": outcome.cell_customers, "segment": outcome.segment_customers}

@@ -13,7 +13,7 @@ from crm_core.services import ai
 from crm_core.store import Store
 from crm_core.validation import ValidationError
 from ui.ai_answer import ai_allowed, show_prompt
-from ui.campaign_format import plain
+from ui.text import plain_md
 from ui.segment_editor import load_rules
 
 EXAMPLE = "customers in São Paulo who spent more than R$500 in the last 3 months but haven't ordered in 30 days"
@@ -43,19 +43,19 @@ def _show_answer(segment_id: int | None) -> None:
         return
     if isinstance(answer, ValidationError):
         for message in answer.errors.values():
-            st.warning(plain(message), icon=":material/edit:")
+            st.warning(plain_md(message), icon=":material/edit:")
         return
     if answer.by_model:
-        st.caption(f":material/smart_toy: Answered by the model {plain(answer.engine)}. The rule is in the editor "
+        st.caption(f":material/smart_toy: Answered by the model {plain_md(answer.engine)}. The rule is in the editor "
                    "below: check it, edit it, save it.")
         if answer.note:
-            st.caption(plain(answer.note))
+            st.caption(plain_md(answer.note))
     else:
-        st.caption(f":material/memory: Answered by the offline engine: {plain(answer.note or '')}")
+        st.caption(f":material/memory: Answered by the offline engine: {plain_md(answer.note or '')}")
         if answer.value is not None:
             st.caption("The rule is in the editor below: check it, edit it, save it.")
     if answer.problems:
-        lines = "\n".join(f"- {plain(problem)}" for problem in answer.problems)
+        lines = "\n".join(f"- {plain_md(problem)}" for problem in answer.problems)
         st.warning(f"The model's rule was not applied:\n{lines}", icon=":material/block:")
     if answer.value is None:
         st.info("No rule was built; the editor is unchanged. Try a simpler sentence, or build the rule below.",

@@ -18,6 +18,7 @@ from crm_core.segments.operators import (DAYS, MANY_VALUES, MAX_DEPTH, NO_VALUE,
 from crm_core.segments.rules import Problem, parse_lenient
 from crm_core.segments.workbench import picker_values
 from crm_core.store import Store
+from ui.text import plain_md
 
 NEW_CONDITION = {"field": "total_spend", "op": ">", "value": None}
 
@@ -205,10 +206,10 @@ def _condition(store: Store, catalog: Catalog, node: dict, key: str, label: str,
                     on_click=_remove, args=(key, nid))
     _, problems = parse_lenient({"match": "all", "rules": [canonical(node)]}, catalog)
     if problems and node.get("value") is None and OPERATORS[op].takes != NO_VALUE:
-        st.caption(f":orange[:material/edit: {spec.label} {OPERATORS[op].label}: give a value "
+        st.caption(f":orange[:material/edit: {plain_md(spec.label)} {OPERATORS[op].label}: give a value "
                    "(left out of the count until then)]")
     elif problems:
-        st.caption(f":red[:material/error: {problems[0].message} — left out of the count]")
+        st.caption(f":red[:material/error: {plain_md(problems[0].message)} — left out of the count]")
 
 
 def _group(store: Store, catalog: Catalog, node: dict, key: str, label: str, depth: int) -> None:

@@ -22,6 +22,7 @@ from ui.segment_ai import describe_box
 from ui.segment_editor import has_rules, load_rules, rule_editor
 from ui.segment_views import (audience_panel, explain_view, overlap_view, sample_view, size_history_view,
                               sql_view, waterfall_view)
+from ui.text import plain_md
 from ui.widgets import download_buttons, flash, run_save, show_validation
 
 STARTER = {"match": "all", "negate": False, "rules": [{"field": "total_spend", "op": ">", "value": 1000}]}
@@ -41,7 +42,7 @@ def _rules_from_text(store: Store, text: str) -> dict | None:
     except RuleError as exc:
         for problem in exc.problems:
             where = f" (condition {'.'.join(str(i + 1) for i in problem.path)})" if problem.path else ""
-            st.error(f"{problem.message}{where}")
+            st.error(f"{plain_md(problem.message)}{where}")
         return None
     st.session_state["seg-import-format"] = RULE_FORMATS[kind]
     return canonical
@@ -113,7 +114,7 @@ def segment_list(store: Store, user: CurrentUser) -> None:
         except ValidationError as exc:
             show_validation(exc)
         except NotFoundError as exc:
-            st.error(str(exc))
+            st.error(plain_md(exc))
     else:
         st.caption("Pick two segments or more.")
 
@@ -126,7 +127,7 @@ def _load(store: Store, param: str) -> tuple[int | None, object | None]:
     try:
         segment = get_segment(store, int(param))
     except (NotFoundError, ValueError):
-        st.error(f"There is no saved segment '{param}' (it may have been deleted).")
+        st.error(f"There is no saved segment '{plain_md(param)}' (it may have been deleted).")
         if st.button("Back to segments", icon=":material/arrow_back:"):
             _open(None)
             st.rerun()
@@ -143,7 +144,7 @@ def workbench(store: Store, param: str, user: CurrentUser) -> None:
     if st.button("All segments", icon=":material/arrow_back:", type="tertiary"):
         _open(None)
         st.rerun()
-    st.title(segment.name if segment else "New segment")
+    st.title(plain_md(segment.name) if segment else "New segment")
     _live(store, user, segment_id, segment)
 
 
@@ -216,7 +217,7 @@ def _save_bar(store: Store, user: CurrentUser, segment_id, segment, rules: dict,
     if cols[0].button("Save", icon=":material/save:", type="primary", disabled=bool(analysis.problems),
                       key="seg-save"):
         saved = run_save(lambda: segments.save_segment(store, user, name, rules, description, as_of, segment_id),
-                         f"Segment '{name.strip()}' saved")
+                         f"Segment '{plain_md(name.strip())}' saved")
         if saved:
             st.session_state["seg-open"] = str(saved)
             _open(saved)
@@ -228,7 +229,7 @@ def _save_bar(store: Store, user: CurrentUser, segment_id, segment, rules: dict,
                 _open(copy)
                 st.rerun()
         with cols[2].popover("Delete", icon=":material/delete:"):
-            st.write(f"Delete **{segment.name}** and its size history? This cannot be undone.")
+            st.write(f"Delete **{plain_md(segment.name)}** and its size history? This cannot be undone.")
             if st.button("Delete for good", type="primary", key="seg-delete"):
                 if run_save(lambda: segments.delete_segment(store, user, segment_id),
                             f"Segment '{segment.name}' deleted") is not None:

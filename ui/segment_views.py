@@ -16,6 +16,7 @@ from crm_core.store import Store
 from crm_core.validation import NotFoundError
 from ui.charts import show_chart
 from ui.segment_editor import problem_lines
+from ui.text import plain_md
 
 SAMPLE_COLUMNS = {
     "id": st.column_config.NumberColumn("ID", format="%d", width="small"),
@@ -29,25 +30,18 @@ SAMPLE_COLUMNS = {
 def audience_panel(analysis: Analysis) -> None:
     """The live count, share and English reading of the rule, with what was left out."""
     if analysis.error:
-        st.error(analysis.error)
+        st.error(plain_md(analysis.error))
         return
     result = analysis.preview
     count_col, share_col, words = st.columns([1, 1, 3])
     count_col.metric("Audience", f"{result.count:,}", help="Customers the rule selects right now.")
     share_col.metric("Share of customers", f"{result.share:.1%}", help=f"Of {result.total:,} customers.")
-    words.markdown(f"**In words:** {_plain(result.english)}")
+    words.markdown(f"**In words:** {plain_md(result.english)}")
     words.progress(min(1.0, result.share))
     for line in problem_lines(analysis.problems):
-        st.caption(f":orange[:material/warning: Left out — {_plain(line)}]")
+        st.caption(f":orange[:material/warning: Left out — {plain_md(line)}]")
     for warning in analysis.warnings:
-        st.caption(f":material/info: {'.'.join(str(i + 1) for i in warning.path)}: {warning.message}")
-
-
-def _plain(text: str) -> str:
-    """Text shown as markdown without letting it format or link anything."""
-    for char in "\\`*_{}[]<>()#+-.!|$~":
-        text = text.replace(char, "\\" + char)
-    return text
+        st.caption(f":material/info: {'.'.join(str(i + 1) for i in warning.path)}: {plain_md(warning.message)}")
 
 
 def waterfall_view(analysis: Analysis) -> None:
@@ -76,7 +70,7 @@ def waterfall_view(analysis: Analysis) -> None:
     biggest = min((s for s in analysis.waterfall if s.kind == "condition" and s.change < 0),
                   key=lambda s: s.change, default=None)
     if biggest:
-        st.caption(f"The biggest cut: “{biggest.label}” removes {-biggest.change:,} customers.")
+        st.caption(f"The biggest cut: “{plain_md(biggest.label)}” removes {-biggest.change:,} customers.")
 
 
 def sample_view(analysis: Analysis) -> None:
@@ -115,10 +109,10 @@ def explain_view(store: Store, root: Group, as_of: date, catalog: Catalog, key: 
     try:
         matched, rows = explain(store, root, chosen, as_of, catalog)
     except NotFoundError as exc:
-        st.error(str(exc))
+        st.error(plain_md(exc))
         return
     (st.success if matched else st.warning)(
-        f"{_plain(options[chosen])} is **{'in' if matched else 'not in'}** this audience.")
+        f"{plain_md(options[chosen])} is **{'in' if matched else 'not in'}** this audience.")
     st.dataframe(pl.DataFrame({
         "passes": [r.passed for r in rows],
         "rule": ["    " * r.depth + r.label for r in rows],

@@ -6,6 +6,7 @@ import streamlit as st
 from crm_core import workspace
 from ui.auth import CurrentUser
 from ui.state import get_store
+from ui.text import plain_md
 
 
 def workspace_badge(user: CurrentUser) -> None:
@@ -14,4 +15,4 @@ def workspace_badge(user: CurrentUser) -> None:
     with st.sidebar:
         st.markdown(f"**Workspace** `{facts.path.name}`", help=f"Database file: {facts.path}")
         st.caption(f"{facts.customers:,} customers · {facts.orders:,} orders")
-        st.caption(f"Logged in as **{user.name}** ({user.role})")
+        st.caption(f"Logged in as **{plain_md(user.name)}** ({user.role})")

@@ -13,6 +13,7 @@ from crm_core.permissions import Actor, PermissionDenied
 from crm_core.services import exports
 from crm_core.store import Store
 from crm_core.validation import NotFoundError, ValidationError
+from ui.text import plain_md
 
 PAGE_SIZES = (25, 50, 100)
 
@@ -49,7 +50,7 @@ def when(value: datetime | date | None, with_time: bool = False) -> str:
 def show_validation(exc: ValidationError) -> None:
     """One clear error line per invalid field."""
     for message in exc.errors.values():
-        st.error(message)
+        st.error(plain_md(message))
 
 
 def download_buttons(store: Store, user: Actor, sql: str, params: Sequence | None, basename: str, key: str) -> None:
@@ -116,7 +117,7 @@ def run_save(action: Callable[[], Any], success: str) -> Any:
         show_validation(exc)
         return None
     except NotFoundError as exc:
-        st.error(str(exc))
+        st.error(plain_md(exc))
         return None
     except PermissionDenied as exc:
         refused(exc)

@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from crm_core import config, workspace
 from crm_core.store import Store
 from tests.ui.conftest import new_app, open_page
+from ui.text import literal
 
 CAPTION_RE = re.compile(r"^([\d,]+) (\w+?)s? match · page ([\d,]+) of ([\d,]+)$")
 
@@ -100,7 +101,8 @@ def assert_amount(shown: str, expected) -> None:
 
 
 def errors(at: AppTest) -> list[str]:
-    return [str(e.value) for e in at.error]
+    """The error messages as the user reads them (untrusted text in them is markdown-escaped)."""
+    return [literal(str(e.value)) for e in at.error]
 
 
 def toasts(at: AppTest) -> list[str]:

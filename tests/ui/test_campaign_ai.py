@@ -11,6 +11,7 @@ from crm_core.segments.preview import today
 from tests.ui.conftest import texts
 from tests.ui.helpers import button, db, errors, page
 from tests.ui.test_campaign_performance import _campaign
+from ui.text import literal
 
 CAMPAIGNS = "pages/campaigns.py"
 
@@ -71,8 +72,8 @@ def test_the_campaign_summary_shows_our_figures_and_the_engine():
     assert not at.exception
     figures = campaign_facts(db(), cid).figures()
     table = at.table[0].value
-    assert list(table["Figure"]) == [label for label, _ in figures]
-    assert list(table["Value"]) == [value for _, value in figures]
+    assert [literal(f) for f in table["Figure"]] == [label for label, _ in figures]
+    assert [literal(v) for v in table["Value"]] == [value for _, value in figures]
     shown = texts(at)
     for label in ("What happened.", "What stands out.", "What to try next."):
         assert f"**{label}**" in shown
@@ -104,6 +105,6 @@ def test_the_segment_pages_describe_tab_shows_aggregate_figures_and_the_engine()
     assert not at.exception
     rules = {"match": "all", "negate": False, "rules": [{"field": "total_spend", "op": ">", "value": 1000}]}
     figures = segment_facts(db(), rules, today()).figures()
-    assert list(at.table[0].value["Value"]) == [value for _, value in figures]
+    assert [literal(v) for v in at.table[0].value["Value"]] == [value for _, value in figures]
     shown = texts(at)
     assert "**Who is in it.**" in shown and "**What stands out.**" in shown and "offline engine" in shown

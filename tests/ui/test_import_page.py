@@ -8,6 +8,7 @@ import pytest
 
 from tests.ui.conftest import texts
 from tests.ui.helpers import button, db, errors, has_button, metric, page
+from ui.text import literal
 
 IMPORT = "pages/import.py"
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "upload_samples"
@@ -138,7 +139,7 @@ def test_history_lists_imports_and_undo_restores():
     history = page(IMPORT)
     history.session_state["imp-history"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
     history.run()
-    assert "Import #1: people.csv" in texts(history)
+    assert "Import #1: people.csv" in literal(texts(history))
     history.checkbox(key="imp-undo-sure-1").check()
     history.run()
     _click(history, "Undo import")

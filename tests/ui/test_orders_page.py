@@ -18,6 +18,7 @@ from tests.ui.helpers import (
     table,
     toasts,
 )
+from ui.text import literal
 
 ORDERS = "pages/orders.py"
 REVENUE = "status NOT IN ('cancelled', 'returned')"
@@ -83,7 +84,7 @@ def test_order_detail_shows_amount_and_items():
     order = _order_with_items()
     at = page(ORDERS, order=str(order["id"]))
     assert not at.exception
-    assert [t.value for t in at.title] == [f"Order {order['external_id']}"]
+    assert [literal(t.value) for t in at.title] == [f"Order {order['external_id']}"]
     amount = metric(at, "Amount").value
     assert_amount(amount, order["amount"])
     assert order["currency"] in amount
@@ -132,7 +133,7 @@ def test_recording_an_order_uses_the_item_sum_and_refreshes_the_customers_stats(
     after = _stats(cid)
     assert after == (before[0] + 1, before[1] + Decimal("53.48"), before[2] + 1)
     assert at.query_params["order"] == str(new_id)
-    assert [t.value for t in at.title] == ["Order WEB-77"]
+    assert [literal(t.value) for t in at.title] == ["Order WEB-77"]
     assert metric(at, "Items").value == "2"
     assert "Order created" in toasts(at)
 
@@ -182,7 +183,7 @@ def test_bad_order_input_is_refused_and_nothing_is_written(case, find, amount, c
     assert store.rows("SELECT (SELECT count(*) FROM orders), (SELECT count(*) FROM order_items)")[0] == before
     assert _stats(cid) == stats_before
     assert "order" not in at.query_params
-    assert [t.value for t in at.title] == ["Orders"]
+    assert [literal(t.value) for t in at.title] == ["Orders"]
 
 
 def test_cancelling_an_order_takes_it_out_of_the_revenue():
