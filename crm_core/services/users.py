@@ -48,7 +48,7 @@ def _not_yourself(actor: Actor, username: str, what: str) -> None:
 def last_logins(store: Store) -> dict[str, object]:
     """Each username's latest login (a session start or a logged-in audit entry), for the users table."""
     rows = store.rows(
-        "SELECT username, max(at) FROM (SELECT username, created_at AS at FROM auth_sessions "
+        "SELECT username, max(logged_in) FROM (SELECT username, created_at AS logged_in FROM auth_sessions "
         "UNION ALL SELECT username, occurred_at FROM audit_log WHERE action = ? AND outcome = ?) GROUP BY username",
         ["auth.login", audit.OK])
     return {username: at for username, at in rows}
