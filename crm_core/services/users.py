@@ -3,6 +3,7 @@ log; each call checks the permission table and writes an audit entry (never a pa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import polars as pl
@@ -13,7 +14,7 @@ from crm_core.audit import AuditFilter, audited
 from crm_core.export import FORMATS, export_bytes
 from crm_core.permissions import Actor, require
 from crm_core.store import Store
-from crm_core.validation import ValidationError
+from crm_core.validation import ValidationError, parse_timestamp
 
 WRAPS = {
     "crm_core.accounts": ("create_user", "update_account", "set_disabled", "delete_account", "set_password"),
@@ -45,6 +46,13 @@ def _not_yourself(actor: Actor, username: str, what: str) -> None:
         raise ValidationError({"username": f"You cannot {what} your own account: ask another admin."})
 
 
+def _when(text: str | None) -> datetime | None:
+    try:
+        return parse_timestamp(text) if text else None
+    except (TypeError, ValueError):
+        return None
+
+
 def last_logins(store: Store) -> dict[str, object]:
     """Each username's latest login (a session start or a logged-in audit entry), for the users table."""
     rows = store.rows(
@@ -60,10 +68,10 @@ def list_users(store: Store, actor: Actor | None, auth_path: str | Path) -> pl.D
     seen = last_logins(store)
     rows = [{"username": a.username, "name": a.name, "email": a.email, "role": a.role,
              "status": "disabled" if a.disabled else "active", "must_change_password": a.must_change_password,
-             "created_at": a.created_at, "last_login": seen.get(a.username)}
+             "created_at": _when(a.created_at), "last_login": seen.get(a.username)}
             for a in accounts.list_accounts(auth_path)]
     schema = {"username": pl.String, "name": pl.String, "email": pl.String, "role": pl.String,
-              "status": pl.String, "must_change_password": pl.Boolean, "created_at": pl.String,
+              "status": pl.String, "must_change_password": pl.Boolean, "created_at": pl.Datetime("us"),
               "last_login": pl.Datetime("us")}
     return pl.DataFrame(rows, schema=schema)
 
