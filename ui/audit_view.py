@@ -47,7 +47,8 @@ def audit_tab(store: Store, user: Actor) -> None:
                 "user changes are recorded here as they happen.", icon=":material/info:")
         return
     shown = min(page.total, SHOWN)
-    st.caption(f"{page.total:,} entries match" + (f" · the newest {shown:,} are shown; the download has all of them"
+    noun = "entry matches" if page.total == 1 else "entries match"
+    st.caption(f"{page.total:,} {noun}" + (f" · the newest {shown:,} are shown; the download has all of them"
                                                    if page.total > shown else ""))
     st.dataframe(page.rows, hide_index=True, width="stretch", key="audit-table", column_config={
         "id": None,
@@ -62,6 +63,7 @@ def audit_tab(store: Store, user: Actor) -> None:
         "details": st.column_config.TextColumn("Details"),
     })
     stamp = datetime.now().strftime("%Y%m%d-%H%M")
-    st.download_button(f"Download CSV ({page.total:,} entries)", data=lambda: users.audit_export(store, user, flt, "csv"),
+    st.download_button(f"Download CSV ({page.total:,} {noun.split()[0]})",
+                       data=lambda: users.audit_export(store, user, flt, "csv"),
                        file_name=f"audit-log-{stamp}.csv", mime="text/csv", key="audit-download",
                        icon=":material/download:", on_click="ignore")

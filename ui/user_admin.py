@@ -53,7 +53,8 @@ def users_table(table: pl.DataFrame) -> None:
             "created_at": st.column_config.DatetimeColumn("Created (UTC)", format="YYYY-MM-DD HH:mm"),
             "last_login": st.column_config.DatetimeColumn("Last login (UTC)", format="YYYY-MM-DD HH:mm"),
         })
-    st.caption(f"{table.height:,} accounts · {table.filter(pl.col('status') == 'disabled').height:,} disabled")
+    st.caption(f"{table.height:,} account{'s' if table.height != 1 else ''} · "
+               f"{table.filter(pl.col('status') == 'disabled').height:,} disabled")
 
 
 def add_user_form(store: Store, user: Actor, auth_path: Path) -> None:
@@ -192,7 +193,7 @@ def sessions_table(store: Store, user: Actor, auth_path: Path) -> None:
                 + (" (including this one)" if username == user.username else ""))
         if c2.button("End sessions", key=f"sessions-end-{username}", icon=":material/logout:"):
             _done(attempt(lambda u=username: users.end_sessions(store, user, auth_path, u),
-                          f"Sessions of {username} ended"))
+                          f"Sessions of {plain(username)} ended"))
 
 
 def idle_setting(store: Store, user: Actor) -> None:

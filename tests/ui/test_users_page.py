@@ -202,7 +202,8 @@ def test_audit_tab_filters_narrow_the_rows(admin_page):
     at.selectbox(key="audit-outcome").set_value("denied").run()
     rows = table(at, "audit-table", "action", "outcome")
     assert (rows["action"].tolist(), rows["username"].tolist()) == (["user.disable"], ["bob"])
-    assert "1 entries match" in texts(at)
+    assert "1 entry matches" in texts(at)
+    assert [d.label for d in at.get("download_button")] == ["Download CSV (1 entry)"]
     at.selectbox(key="audit-outcome").set_value(None)
     at.selectbox(key="audit-action").set_value("user.create").run()
     assert table(at, "audit-table", "action", "outcome")["object_id"].tolist() == ["carl"]
