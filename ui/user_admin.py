@@ -12,7 +12,6 @@ from crm_core import accounts, sessions
 from crm_core.permissions import ROLE_LABELS, ROLES, Actor, PermissionDenied
 from crm_core.services import users
 from crm_core.store import Store
-from ui.campaign_format import plain
 from ui.widgets import run_save
 
 ROLE_HELP = "\n\n".join(ROLE_LABELS[r] for r in ROLES)
@@ -160,7 +159,7 @@ def _delete_section(store: Store, user: Actor, auth_path: Path, account: account
     with st.form(f"user-delete-{account.username}"):
         st.markdown("**Delete the account**")
         st.caption("Deleting cannot be undone; the audit log keeps what the user did. Disabling keeps the account.")
-        sure = st.checkbox(f"Yes, delete the account {plain(account.username)}",
+        sure = st.checkbox(f"Yes, delete the account {account.username}",
                            key=f"user-delete-sure-{account.username}")
         submitted = st.form_submit_button("Delete user", type="primary")
     if submitted and not sure:
@@ -172,7 +171,7 @@ def _delete_section(store: Store, user: Actor, auth_path: Path, account: account
 
 
 def sessions_table(store: Store, user: Actor, auth_path: Path) -> None:
-    """The live sessions with an "End sessions" button per user."""
+    """The live sessions with an "End sessions" button per user (usernames are [a-z0-9._-]: safe in markdown)."""
     live = sessions.live_sessions(store)
     if live.is_empty():
         st.info("Nobody is logged in right now (sessions idle past the limit count as ended). Sessions appear "
@@ -193,7 +192,7 @@ def sessions_table(store: Store, user: Actor, auth_path: Path) -> None:
                 + (" (including this one)" if username == user.username else ""))
         if c2.button("End sessions", key=f"sessions-end-{username}", icon=":material/logout:"):
             _done(attempt(lambda u=username: users.end_sessions(store, user, auth_path, u),
-                          f"Sessions of {plain(username)} ended"))
+                          f"Sessions of {username} ended"))
 
 
 def idle_setting(store: Store, user: Actor) -> None:
