@@ -257,3 +257,14 @@ def test_other_roles_are_told_the_page_is_for_admins(role):
     assert not at.dataframe and "Users & audit" not in texts(at)
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         page(PAGE, role=role)
+
+
+def test_a_markup_name_shows_as_text_only():
+    make_user("ada", "admin")
+    nasty = "<script>alert(1)</script> **Bold** [x](http://e.vil)"
+    accounts.create_user(config.auth_path(), "nina", nasty, "nina@example.com", PASSWORD, role="analyst")
+    at = _select(page(PAGE, role="admin"), "nina")
+    assert nasty in table(at, "users-table", "username", "status")["name"].tolist()
+    assert at.selectbox(key="users-selected").value == "nina"
+    assert at.text_input(key="user-edit-name-nina").value == nasty
+    assert not any("<script>" in str(m.value) or "**Bold**" in str(m.value) for m in at.markdown)
