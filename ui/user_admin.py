@@ -102,8 +102,8 @@ def manage_user(store: Store, user: Actor, auth_path: Path, table: pl.DataFrame)
         return
     yours = account.username == user.username
     if yours:
-        st.caption("This is your own account: you can edit your name and e-mail here, but not your role, and you "
-                   "cannot disable or delete it.")
+        st.caption("This is your own account: you can edit your name and e-mail here, but not your role; you "
+                   "cannot disable or delete it, or give it a temporary password (change your own password instead).")
     _edit_form(store, user, auth_path, account)
     _status_and_sessions(store, user, auth_path, account)
     _reset_form(store, user, auth_path, account)

@@ -144,6 +144,9 @@ def reset_password(store: Store, actor: Actor | None, auth_path: str | Path, use
                  object_name=_name(auth_path, username)) as note:
         if accounts.get_account(auth_path, username) is None:
             raise ValidationError({"username": f"There is no account '{username}'."})
+        if actor.username == username:
+            raise ValidationError({"username": "Change your own password with your current one (Change password), "
+                                               "not with a temporary one."})
         accounts.set_password(auth_path, username, temporary, confirm, must_change=True)
         ended = sessions.end_user_sessions(store, username, sessions.ACCOUNT_CHANGED)
         login_throttle.clear(store, username)

@@ -174,9 +174,12 @@ def test_reset_password_sets_must_change_ends_sessions_and_clears_the_throttle(s
     assert accounts.load(auth)["credentials"]["usernames"]["bob"]["password"] == hashed
     with pytest.raises(ValidationError, match="no account"):
         users.reset_password(store, ADA, auth, "nobody", TEMP, TEMP)
+    with pytest.raises(ValidationError, match="Change your own password"):
+        users.reset_password(store, ADA, auth, "ada", TEMP, TEMP)
+    assert not accounts.get_account(auth, "ada").must_change_password
     text = audit.search(store).write_csv()
     assert TEMP not in text and "another password" not in text
-    assert [e["outcome"] for e in _entries(store, "user.reset_password")] == ["failed", "failed", "ok"]
+    assert [e["outcome"] for e in _entries(store, "user.reset_password")] == ["failed", "failed", "failed", "ok"]
 
 
 @pytest.mark.parametrize("change, message", [
