@@ -79,6 +79,7 @@ ACTIONS: dict[str, Action] = _table(
     Action("campaign.duplicate", WRITERS, "duplicate campaigns", "campaign"),
     Action("campaign.delete", WRITERS, "delete campaigns", "campaign"),
     Action("campaign.schedule", WRITERS, "schedule campaigns", "campaign"),
+    Action("campaign.unschedule", WRITERS, "move scheduled campaigns back to draft", "campaign"),
     Action("campaign.launch", WRITERS, "launch campaigns", "campaign"),
     Action("campaign.pause", WRITERS, "pause campaigns", "campaign"),
     Action("campaign.resume", WRITERS, "resume campaigns", "campaign"),

@@ -1,7 +1,6 @@
 """Customers: search, filter, sort and page through customers; open a profile; add a customer."""
 import streamlit as st
 
-from crm_core.customer_records import create_customer
 from crm_core.customer_search import (
     CUSTOMER_SORTS,
     CustomerFilter,
@@ -9,6 +8,8 @@ from crm_core.customer_search import (
     customers_export_query,
     list_customers,
 )
+from crm_core.permissions import allowed
+from crm_core.services import records
 from ui.auth import require_login
 from ui.customer_forms import customer_form
 from ui.customer_profile import render_profile
@@ -24,11 +25,11 @@ if st.query_params.get("customer"):
     st.stop()
 
 st.title("Customers")
-if user.can_write:
+if allowed(user, "customer.create"):
     with st.expander("Add a customer", icon=":material/person_add:"):
         submitted = customer_form("cust-new", "Create customer")
         if submitted is not None:
-            new_id = run_save(lambda: create_customer(store, submitted), "Customer created")
+            new_id = run_save(lambda: records.create_customer(store, user, submitted), "Customer created")
             if new_id is not None:
                 st.query_params["customer"] = str(new_id)
                 st.rerun()
@@ -71,4 +72,4 @@ else:
     open_on_select(result.rows, "cust", "customer", "Select a row to open the customer's profile.",
                    column_config=columns)
     pager("cust", result)
-    download_buttons(store, *customers_export_query(flt), basename="customers", key="cust-dl")
+    download_buttons(store, user, *customers_export_query(flt), basename="customers", key="cust-dl")

@@ -5,11 +5,11 @@ from ui.auth import require_login
 from ui.export_centre import export_centre
 from ui.state import get_store
 
-require_login()
+user = require_login()
 store = get_store()
 
 st.title("Export centre")
 st.caption("Choose what to export, keep the columns you need, narrow it with filters, then write a CSV "
            "(spreadsheet-formula safe), Parquet or Excel file. Files are written in batches, so exports of "
            "millions of rows do not fill the memory.")
-export_centre(store)
+export_centre(store, user)

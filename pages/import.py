@@ -4,8 +4,9 @@ import json
 import streamlit as st
 
 from crm_core.ingest import runner
+from crm_core.permissions import allowed
+from crm_core.services import imports
 from crm_core.ingest.mapping import check_mapping
-from crm_core.ingest.saved_mappings import save_mapping
 from ui import import_jobs
 from ui.auth import require_login
 from ui.import_history import render_history
@@ -32,7 +33,7 @@ with history_tab:
     render_history(store, user)
 
 with new_tab:
-    if not user.can_write:
+    if not allowed(user, "import.run"):
         st.info("Your account can read and export but not import. Ask an admin or a marketer.")
         st.stop()
     uploads = st.file_uploader("Drop CSV, TSV, .csv.gz or Excel files", accept_multiple_files=True, key="imp-files",
@@ -68,7 +69,7 @@ with new_tab:
     c1, c2, _ = st.columns([1, 1, 2])
     if c2.button("Save mapping", icon=":material/bookmark_add:", disabled=bool(problems), key="imp-save-map",
                  help="Use this mapping automatically for files with the same header."):
-        run_save(lambda: save_mapping(store, kind, source.headers, mapping, user.username), "Mapping saved")
+        run_save(lambda: imports.save_mapping(store, user, kind, source.headers, mapping), "Mapping saved")
     busy = import_jobs.running(key)
     if c1.button("Check file (dry run)", type="primary", icon=":material/fact_check:", disabled=bool(problems) or busy,
                  key="imp-check"):
@@ -103,8 +104,8 @@ with new_tab:
         writes = summary.counts["create"] + summary.counts["update"]
         label = f"Import {writes:,} rows" if writes else "Nothing to import"
         if st.button(label, type="primary", icon=":material/publish:", disabled=not writes, key="imp-commit"):
-            import_jobs.start(key, "commit", signature, lambda progress: runner.commit(
-                store, kind, source, mapping, options, user.username, progress))
+            import_jobs.start(key, "commit", signature, lambda progress: imports.run_import(
+                store, user, kind, source, mapping, options, progress))
             st.rerun()
     else:
         st.caption("Check the file to see what would be created, updated and rejected before importing.")

@@ -1,8 +1,9 @@
 """Orders: filter, sort and page through orders; open an order; record a new order."""
 import streamlit as st
 
-from crm_core.order_records import create_order
 from crm_core.order_search import ORDER_SORTS, OrderFilter, list_orders, orders_export_query
+from crm_core.permissions import allowed
+from crm_core.services import records
 from crm_core.stats import ORDER_STATUSES
 from ui.auth import require_login
 from ui.list_controls import open_on_select, pager, paged, sort_controls
@@ -19,12 +20,12 @@ if st.query_params.get("order"):
     st.stop()
 
 st.title("Orders")
-if user.can_write:
+if allowed(user, "order.create"):
     with st.expander("Record an order", icon=":material/add_shopping_cart:"):
         customer_id = customer_picker(store, "ord-new")
         submitted = order_form("ord-new", "Create order", customer_id)
         if submitted is not None:
-            new_id = run_save(lambda: create_order(store, submitted), "Order created")
+            new_id = run_save(lambda: records.create_order(store, user, submitted), "Order created")
             if new_id is not None:
                 st.query_params["order"] = str(new_id)
                 st.rerun()
@@ -62,4 +63,4 @@ else:
     }
     open_on_select(result.rows, "ord", "order", "Select a row to open the order.", column_config=columns)
     pager("ord", result)
-    download_buttons(store, *orders_export_query(flt), basename="orders", key="ord-dl")
+    download_buttons(store, user, *orders_export_query(flt), basename="orders", key="ord-dl")

@@ -2,13 +2,14 @@
 import streamlit as st
 
 from crm_core import config, workspace
+from crm_core.services import workspace as workspace_services
 from ui.ai_settings import ai_settings_panel
 from ui.auth import require_role
 from ui.backup_panel import backup_panel
 from ui.state import get_store
 from ui.widgets import run_save
 
-require_role("admin")
+user = require_role("admin")
 store = get_store()
 
 st.title("Settings")
@@ -18,7 +19,7 @@ st.markdown(f"**Database file:** `{facts.path}`  \n**Schema version:** {facts.sc
             f"**Holds:** {facts.customers:,} customers and {facts.orders:,} orders")
 st.caption("Set the environment variable CRM_DB_PATH before starting the app to open another file.")
 
-ai_settings_panel(store)
+ai_settings_panel(store, user)
 
 st.subheader("Reset demo data")
 st.write("Replace **all** customers and orders with a freshly generated demo workspace: realistic names, "
@@ -35,9 +36,9 @@ if submitted and not sure:
     st.error("Tick the confirmation box first: the reset deletes every customer and order.")
 elif submitted:
     with st.spinner(f"Generating {int(customers):,} customers and {int(orders):,} orders…"):
-        done = run_save(lambda: workspace.reset_demo(store, int(customers), int(orders), seed=int(seed)),
+        done = run_save(lambda: workspace_services.reset_demo(store, user, int(customers), int(orders), seed=int(seed)),
                         "Demo data reloaded")
     if done is not None:
         st.rerun()
 
-backup_panel(store)
+backup_panel(store, user)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from crm_core.ai.answer import Answer
+from crm_core.permissions import Actor, allowed
 from ui.campaign_format import plain
 
 
@@ -32,3 +33,14 @@ def show_engine(answer: Answer) -> None:
         with st.expander("What did not pass our checks", icon=":material/rule:"):
             st.markdown("\n".join(f"- {plain(p)}" for p in answer.problems))
     show_prompt(answer)
+
+
+AI_FOR_WRITERS = "AI help is for marketers and admins; your role can read everything and export."
+
+
+def ai_allowed(user: Actor | None) -> bool:
+    """Whether the user may use AI help; when not, the one caption that says so takes the AI box's place."""
+    if allowed(user, "ai.use"):
+        return True
+    st.caption(f":material/lock: {AI_FOR_WRITERS}")
+    return False

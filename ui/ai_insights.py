@@ -7,10 +7,12 @@ from datetime import date
 import streamlit as st
 
 from crm_core.ai.answer import Answer
-from crm_core.ai.insights import Insight, campaign_insight, segment_insight
+from crm_core.ai.insights import Insight
 from crm_core.campaigns.model import Campaign
+from crm_core.permissions import Actor, PermissionDenied
+from crm_core.services import ai
 from crm_core.validation import NotFoundError, ValidationError
-from ui.ai_answer import show_engine
+from ui.ai_answer import ai_allowed, show_engine
 from ui.campaign_format import plain, show_refusal
 
 PROSE_LABELS = (("what_happened", "What happened"), ("stands_out", "What stands out"), ("try_next", "What to try next"))
@@ -31,15 +33,17 @@ def show_insight(answer: Answer[Insight], labels: tuple = PROSE_LABELS) -> None:
     show_engine(answer)
 
 
-def campaign_insight_panel(store, campaign: Campaign) -> None:
+def campaign_insight_panel(store, campaign: Campaign, user: Actor) -> None:
     """'Summarise this campaign': figures, what happened, what stands out, what to try next."""
+    if not ai_allowed(user):
+        return
     key = f"ai-cmp-{campaign.id}"
     if st.button("Summarise this campaign", key=f"{key}-go", icon=":material/auto_awesome:",
                  help="A short summary of the results, from the figures on this page."):
         try:
             with st.spinner("Writing the summary…"):
-                st.session_state[key] = campaign_insight(store, campaign.id)
-        except (ValidationError, NotFoundError) as exc:
+                st.session_state[key] = ai.campaign_insight(store, user, campaign.id)
+        except (ValidationError, NotFoundError, PermissionDenied) as exc:
             show_refusal(exc)
             return
     if st.session_state.get(key) is not None:
@@ -47,15 +51,17 @@ def campaign_insight_panel(store, campaign: Campaign) -> None:
             show_insight(st.session_state[key])
 
 
-def segment_insight_panel(store, rules: dict, as_of: date | None) -> None:
+def segment_insight_panel(store, rules: dict, as_of: date | None, user: Actor) -> None:
     """'Describe this segment': its aggregate figures and a short description of who is in it."""
+    if not ai_allowed(user):
+        return
     key = "ai-seg-insight"
     if st.button("Describe this segment", key=f"{key}-go", icon=":material/auto_awesome:",
                  help="Who is in the segment, from its size, spend, orders and countries."):
         try:
             with st.spinner("Describing the segment…"):
-                st.session_state[key] = (rules, as_of, segment_insight(store, rules, as_of))
-        except (ValidationError, NotFoundError) as exc:
+                st.session_state[key] = (rules, as_of, ai.segment_insight(store, user, rules, as_of))
+        except (ValidationError, NotFoundError, PermissionDenied) as exc:
             show_refusal(exc)
             return
     shown = st.session_state.get(key)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from crm_core.ai.client import check_connection
-from crm_core.ai.config import MAX_TIMEOUT, MIN_TIMEOUT, MODES, AiConfig, load_config, save_settings
+from crm_core.ai.config import MAX_TIMEOUT, MIN_TIMEOUT, MODES, AiConfig, load_config
+from crm_core.permissions import Actor, PermissionDenied
+from crm_core.services import workspace as workspace_services
 from crm_core.store import Store
 from crm_core.validation import ValidationError
 from ui.widgets import flash
@@ -26,7 +28,7 @@ def _status(config: AiConfig) -> None:
                "exact prompt.")
 
 
-def _form(config: AiConfig, store: Store) -> None:
+def _form(config: AiConfig, store: Store, user: Actor) -> None:
     with st.form("ai-settings"):
         mode = st.radio("Engine", list(MODES), format_func=MODES.get, index=list(MODES).index(config.mode))
         base_url = st.text_input("Base URL", value=config.base_url or "",
@@ -41,22 +43,25 @@ def _form(config: AiConfig, store: Store) -> None:
                                   help="After this long without an answer the offline engine answers instead.")
         if st.form_submit_button("Save AI settings", type="primary"):
             try:
-                save_settings(store, mode, base_url, model, timeout)
+                workspace_services.save_ai_settings(store, user, mode, base_url, model, timeout)
             except ValidationError as exc:
                 for message in exc.errors.values():
                     st.error(message)
+                return
+            except PermissionDenied as exc:
+                st.error(str(exc))
                 return
             st.session_state.pop(_CHECK, None)
             flash("AI settings saved")
             st.rerun()
 
 
-def ai_settings_panel(store: Store) -> None:
+def ai_settings_panel(store: Store, user: Actor) -> None:
     """The AI assistant part of the Settings page."""
     st.subheader("AI assistant")
     config = load_config(store)
     _status(config)
-    _form(config, store)
+    _form(config, store, user)
     if st.button("Test connection", icon=":material/network_check:", key="ai-test",
                  disabled=not config.api_key):
         with st.spinner(f"Asking {config.model} at {config.endpoint}…"):

@@ -6,13 +6,14 @@ import json
 
 import streamlit as st
 
-from crm_core.campaigns.editing import (CampaignInput, campaign_input, check_campaign, create_campaign,
-                                        delete_campaign, update_campaign)
+from crm_core.campaigns.editing import CampaignInput, campaign_input, check_campaign
 from crm_core.campaigns.model import CHANNELS, Campaign
 from crm_core.segments.catalog import Catalog, load_catalog
 from crm_core.segments.preview import today
 from crm_core.segments.saved import list_segments
 from crm_core.segments.workbench import analyse
+from crm_core.permissions import PermissionDenied
+from crm_core.services import campaigns
 from crm_core.store import Store
 from crm_core.validation import NotFoundError, ValidationError
 from ui.auth import CurrentUser
@@ -73,7 +74,7 @@ def editor(store: Store, campaign: Campaign | None, user: CurrentUser) -> Campai
     st.caption(f"{len(st.session_state.get(K + 'template') or ''):,} characters as written; "
                f"{CHANNELS[channel].label} allows {limit:,} after the values are filled in"
                + (" (longer SMS go out as several segments)." if channel == "sms" else "."))
-    message_ideas(store, channel)
+    message_ideas(store, user, channel)
     with st.expander("Variables and filters you can use", icon=":material/data_object:"):
         variables_help(catalog)
 
@@ -110,13 +111,13 @@ def _save_bar(store: Store, campaign: Campaign | None, user: CurrentUser) -> Non
         data = form_input()
         try:
             if campaign is None:
-                new_id = create_campaign(store, data, user.username)
+                new_id = campaigns.create_campaign(store, user, data)
             else:
-                update_campaign(store, campaign.id, data, user.username)
+                campaigns.update_campaign(store, user, campaign.id, data)
         except ValidationError as exc:
             set_errors(exc.errors, watched(data))
             st.rerun()
-        except NotFoundError as exc:
+        except (NotFoundError, PermissionDenied) as exc:
             set_errors({"status": str(exc)}, {})
             st.rerun()
         clear_errors()
@@ -130,8 +131,8 @@ def _save_bar(store: Store, campaign: Campaign | None, user: CurrentUser) -> Non
             st.write(f"Delete the draft **{plain(campaign.name)}**? This cannot be undone.")
             if st.button("Delete for good", type="primary", key="cmp-delete"):
                 try:
-                    delete_campaign(store, campaign.id)
-                except (ValidationError, NotFoundError) as exc:
+                    campaigns.delete_campaign(store, user, campaign.id)
+                except (ValidationError, NotFoundError, PermissionDenied) as exc:
                     st.error(" ".join(exc.errors.values()) if isinstance(exc, ValidationError) else str(exc))
                 else:
                     flash(f"Draft '{plain(campaign.name)}' deleted")

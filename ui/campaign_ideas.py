@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crm_core.ai.variants import GOAL_LIMIT, TONES, Variant, message_variants
+from crm_core.ai.variants import GOAL_LIMIT, TONES, Variant
 from crm_core.campaigns.model import CHANNELS
+from crm_core.permissions import Actor, PermissionDenied
+from crm_core.services import ai
 from crm_core.store import Store
 from crm_core.validation import ValidationError
-from ui.ai_answer import show_engine
+from ui.ai_answer import ai_allowed, show_engine
 from ui.campaign_format import plain, show_refusal
 from ui.campaign_form import K
 
@@ -23,9 +25,11 @@ def _use(n: int, subject: str | None, body: str) -> None:
     st.session_state[IDEAS + "used"] = n
 
 
-def message_ideas(store: Store, channel: str) -> None:
+def message_ideas(store: Store, user: Actor, channel: str) -> None:
     """The 'Message ideas' expander: goal, tone, 'Suggest 3 messages', and the suggestions as cards."""
     with st.expander("Message ideas", icon=":material/lightbulb:"):
+        if not ai_allowed(user):
+            return
         left, right = st.columns([3, 1])
         left.text_input("Goal", key=IDEAS + "goal", max_chars=GOAL_LIMIT,
                         placeholder="e.g. win back customers who have not ordered for a while")
@@ -35,9 +39,9 @@ def message_ideas(store: Store, channel: str) -> None:
         if st.button("Suggest 3 messages", key=IDEAS + "go", icon=":material/auto_awesome:"):
             try:
                 with st.spinner("Writing messages…"):
-                    answer = message_variants(store, st.session_state.get(IDEAS + "goal", ""),
+                    answer = ai.message_variants(store, user, st.session_state.get(IDEAS + "goal", ""),
                                               st.session_state.get(IDEAS + "tone") or "friendly", channel)
-            except ValidationError as exc:
+            except (ValidationError, PermissionDenied) as exc:
                 show_refusal(exc)
                 return
             st.session_state[IDEAS + "answer"] = (channel, answer)

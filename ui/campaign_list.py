@@ -6,6 +6,7 @@ import streamlit as st
 
 from crm_core.campaigns.model import CHANNELS, STATUS_LABELS
 from crm_core.campaigns.reporting import campaign_history, log_export_query
+from crm_core.permissions import allowed
 from crm_core.store import Store
 from ui.auth import CurrentUser
 from ui.campaign_compare import compare_view
@@ -44,12 +45,12 @@ def campaign_list(store: Store, user: CurrentUser) -> None:
     st.session_state.pop(OPEN_KEY, None)  # the editor loads afresh next time
     head, button = st.columns([4, 1.3], vertical_alignment="bottom")
     head.title("Campaigns")
-    if user.can_write:
+    if allowed(user, "campaign.create"):
         button.button("New campaign", icon=":material/add:", type="primary", key="cmp-new", on_click=new_campaign,
                       width="stretch")
     history = campaign_history(store)
     if history.is_empty():
-        if user.can_write:
+        if allowed(user, "campaign.create"):
             st.info("No campaigns yet. Click **New campaign** to write a message to one of your saved segments "
                     "(or to an audience you build on the spot), preview it for real customers, and launch it. "
                     "Delivery runs in the background and this page keeps the history.",
@@ -84,12 +85,12 @@ def _selected(store: Store, row: dict, user: CurrentUser) -> None:
                           width="stretch"):
             st.query_params["campaign"] = str(row["id"])
             st.rerun()
-        if user.can_write and cols[1].button("Duplicate", icon=":material/content_copy:", key="cmp-list-dup",
+        if allowed(user, "campaign.duplicate") and cols[1].button("Duplicate", icon=":material/content_copy:", key="cmp-list-dup",
                                              width="stretch"):
             duplicate(store, row["id"], user)
         with cols[2]:
             if row["launched_at"] is not None:
-                download_buttons(store, *log_export_query(row["id"]), basename=f"campaign-{row['id']}-log",
+                download_buttons(store, user, *log_export_query(row["id"]), basename=f"campaign-{row['id']}-log",
                                  key=f"cmp-list-dl-{row['id']}")
             else:
                 st.caption("Not launched yet: no message log to export.")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crm_core.campaigns.editing import duplicate_campaign, get_campaign
-from crm_core.campaigns.lifecycle import transition
+from crm_core.campaigns.editing import get_campaign
 from crm_core.campaigns.model import PAUSED, RUNNING, STATUS_LABELS, Campaign, TransitionError
 from crm_core.campaigns.reporting import DeliveryCounts, campaign_events, delivery_counts, receipts_pending
+from crm_core.permissions import PermissionDenied, allowed
+from crm_core.services import campaigns
 from crm_core.store import Store
 from crm_core.validation import NotFoundError, ValidationError
 from ui.auth import CurrentUser
@@ -37,7 +38,7 @@ def live_view(store: Store, campaign: Campaign, user: CurrentUser) -> None:
         _live_counts(store, campaign.id, campaign.status)
     else:
         _counts(delivery_counts(store, campaign.id), campaign.status)
-    if user.can_write:
+    if allowed(user, "campaign.pause"):
         _actions(store, campaign, user)
     if still_changing(store, campaign):
         _live_performance(store, campaign.id, user)
@@ -48,7 +49,7 @@ def live_view(store: Store, campaign: Campaign, user: CurrentUser) -> None:
         st.dataframe(events, hide_index=True, width="stretch", key="cmp-events", placeholder="—", column_config={
             "happened_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
             "from_status": "From", "to_status": "To", "by_user": "By", "note": "Note"})
-    communication_log_view(store, campaign)
+    communication_log_view(store, campaign, user)
 
 
 def _frozen_audience(campaign: Campaign) -> None:
@@ -112,8 +113,8 @@ def _counts(counts: DeliveryCounts, status: str) -> None:
 
 def _act(store: Store, campaign: Campaign, action: str, user: CurrentUser) -> None:
     try:
-        transition(store, campaign.id, action, user.username)
-    except (TransitionError, NotFoundError) as exc:
+        campaigns.transition(store, user, campaign.id, action)
+    except (TransitionError, NotFoundError, PermissionDenied) as exc:
         st.error(plain(str(exc)), icon=":material/block:")
         return
     flash(ACTIONS[action][2])
@@ -147,8 +148,8 @@ def cancel_button(store: Store, campaign: Campaign, user: CurrentUser) -> None:
 def duplicate(store: Store, campaign_id: int, user: CurrentUser) -> None:
     """Copy a campaign into a new draft and open it (problems shown as messages)."""
     try:
-        copy = duplicate_campaign(store, campaign_id, user.username)
-    except (ValidationError, NotFoundError) as exc:
+        copy = campaigns.duplicate_campaign(store, user, campaign_id)
+    except (ValidationError, NotFoundError, PermissionDenied) as exc:
         show_refusal(exc)
         return
     flash("Campaign duplicated: this is the new draft")

@@ -11,6 +11,7 @@ from crm_core.listing import Page
 from crm_core.store import Store
 from crm_core.validation import utc_now
 from ui.list_controls import pager, paged
+from ui.auth import CurrentUser
 from ui.widgets import download_buttons, page_summary
 
 LOG_COLUMNS = {
@@ -27,7 +28,7 @@ LOG_COLUMNS = {
 }
 
 
-def communication_log_view(store: Store, campaign: Campaign) -> None:
+def communication_log_view(store: Store, campaign: Campaign, user: CurrentUser) -> None:
     """The log of a launched campaign, one row per recipient."""
     st.subheader("Communication log")
     cid = campaign.id
@@ -60,7 +61,7 @@ def communication_log_view(store: Store, campaign: Campaign) -> None:
     if event.selection.rows:
         _message_detail(store, result.rows.row(event.selection.rows[0], named=True))
     st.caption("Download every message that matches the filter, with its text and times:")
-    download_buttons(store, *log_export_query(cid, status, search), basename=f"campaign-{cid}-log",
+    download_buttons(store, user, *log_export_query(cid, status, search), basename=f"campaign-{cid}-log",
                      key=f"cmp-log-dl-{cid}")
 
 

@@ -10,6 +10,7 @@ import streamlit as st
 from crm_core.campaigns.editing import get_campaign
 from crm_core.campaigns.model import CHANNELS, DRAFT, SCHEDULED, Campaign
 from crm_core.segments.saved import list_segments
+from crm_core.permissions import allowed
 from crm_core.store import Store
 from crm_core.validation import NotFoundError
 from ui.auth import CurrentUser
@@ -29,7 +30,7 @@ def campaign_screen(store: Store, param: str, user: CurrentUser) -> None:
     """The screen for `?campaign=new` or `?campaign=<id>`."""
     st.button("All campaigns", icon=":material/arrow_back:", type="tertiary", key="cmp-back", on_click=_back)
     if param == "new":
-        if not user.can_write:
+        if not allowed(user, "campaign.create"):
             st.info("Creating campaigns is for marketers and admins; your role can look at them and export logs.")
             return
         st.title("New campaign")
@@ -42,7 +43,7 @@ def campaign_screen(store: Store, param: str, user: CurrentUser) -> None:
         st.error(f"There is no campaign '{plain(param)}' (it may have been deleted).")
         return
     _header(campaign)
-    if campaign.status == DRAFT and user.can_write:
+    if campaign.status == DRAFT and allowed(user, "campaign.update"):
         # Both tabs run on every rerun (no lazy tabs): the form keeps its unsaved values and the checks can
         # tell whether they are what was saved.
         edit, check = st.tabs(["Edit", "Check and launch"], key=f"cmp-tabs-{campaign.id}",

@@ -11,8 +11,9 @@ import streamlit as st
 from crm_core.analytics.attribution import DEFAULT_WINDOW_DAYS, MAX_WINDOW_DAYS, MIN_WINDOW_DAYS, Attribution
 from crm_core.analytics.campaign_funnel import OVER_TIME, STAGE_LABELS, Performance, performance
 from crm_core.analytics.lift import Lift
-from crm_core.campaigns.conversions import remove_simulated_orders, simulate_conversions
 from crm_core.campaigns.model import Campaign
+from crm_core.permissions import PermissionDenied, allowed
+from crm_core.services import campaigns
 from crm_core.store import Store
 from crm_core.validation import NotFoundError, ValidationError, utc_now
 from ui.auth import CurrentUser
@@ -60,16 +61,16 @@ def performance_view(store: Store, campaign: Campaign, user: CurrentUser) -> Non
                 "messages." if not campaign.is_final else "No message was sent, so nothing can be attributed.",
                 icon=":material/hourglass_top:")
         _failures(perf, key)
-        campaign_insight_panel(store, campaign)
+        campaign_insight_panel(store, campaign, user)
         return
     _headline(a)
     _funnel(perf, key)
     _lift(a.lift, a, key)
     _over_time(perf, key)
     _failures(perf, key)
-    if user.can_write:
+    if allowed(user, "campaign.simulate_conversions"):
         _simulated_actions(store, campaign, perf, user)
-    campaign_insight_panel(store, campaign)
+    campaign_insight_panel(store, campaign, user)
 
 
 def _simulated_toggle(perf: Performance, key: str) -> None:
@@ -193,7 +194,11 @@ def _simulated_actions(store: Store, campaign: Campaign, perf: Performance, user
             st.write(f"Delete the {perf.simulated_orders:,} orders the simulator made up for this campaign? "
                      "Real orders are not touched.")
             if st.button("Yes, remove them", type="primary", key=f"cmp-perf-{campaign.id}-remove"):
-                gone = remove_simulated_orders(store, campaign.id, user.username)
+                try:
+                    gone = campaigns.remove_simulated_orders(store, user, campaign.id)
+                except (NotFoundError, PermissionDenied) as exc:
+                    st.error(plain(str(exc)))
+                    return
                 flash(f"{gone:,} simulated orders removed")
                 st.rerun()
     elif campaign.vendor.simulate_conversions and campaign.is_final:
@@ -201,9 +206,9 @@ def _simulated_actions(store: Store, campaign: Campaign, perf: Performance, user
                      help="Draw the conversions the vendor simulator's settings ask for (seeded: the same "
                           "orders every time)."):
             try:
-                added = simulate_conversions(store, campaign.id, user=user.username)
-            except ValidationError as exc:
-                st.error(plain(" ".join(exc.errors.values())))
+                added = campaigns.simulate_conversions(store, user, campaign.id)
+            except (ValidationError, NotFoundError, PermissionDenied) as exc:
+                show_refusal(exc)
                 return
             flash(f"{added:,} simulated orders added")
             st.rerun()

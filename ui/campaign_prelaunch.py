@@ -7,9 +7,10 @@ from datetime import datetime
 import polars as pl
 import streamlit as st
 
-from crm_core.campaigns.lifecycle import launch_campaign, schedule_campaign, transition
 from crm_core.campaigns.model import CHANNELS, DRAFT, SCHEDULED, Campaign, TransitionError
 from crm_core.campaigns.previewing import LaunchPreview, LengthCheck, VariableBlanks, launch_preview
+from crm_core.permissions import PermissionDenied, allowed
+from crm_core.services import campaigns
 from crm_core.store import Store
 from crm_core.validation import NotFoundError, ValidationError
 from ui.auth import CurrentUser
@@ -38,14 +39,14 @@ def before_launch(store: Store, campaign: Campaign, user: CurrentUser, dirty: bo
         show_refusal(exc)
         st.caption("Fix the draft above and save it again." if campaign.status == DRAFT else
                    "Move the campaign back to draft to fix it.")
-        if user.can_write and campaign.status == SCHEDULED:
+        if allowed(user, "campaign.unschedule") and campaign.status == SCHEDULED:
             _unschedule_button(store, campaign, user)
         return
     _funnel(preview)
     _messages(preview, campaign)
     _blanks(preview.blanks)
     _lengths(preview.lengths, campaign.channel)
-    if not user.can_write:
+    if not allowed(user, "campaign.launch"):
         st.caption("Launching is for marketers and admins; your role can look and export.")
         return
     _launch_controls(store, campaign, user, preview, dirty)
@@ -173,8 +174,8 @@ def _launch_controls(store: Store, campaign: Campaign, user: CurrentUser, previe
 def _launch(store: Store, campaign: Campaign, user: CurrentUser) -> None:
     try:
         with st.spinner("Freezing the audience and queueing the messages…"):
-            result = launch_campaign(store, campaign.id, user.username)
-    except TransitionError as exc:
+            result = campaigns.launch_campaign(store, user, campaign.id)
+    except (TransitionError, PermissionDenied) as exc:
         st.error(plain(str(exc)), icon=":material/block:")
         return
     except (ValidationError, NotFoundError) as exc:
@@ -187,12 +188,12 @@ def _launch(store: Store, campaign: Campaign, user: CurrentUser) -> None:
 
 def _schedule(store: Store, campaign: Campaign, user: CurrentUser, when: datetime | None) -> None:
     try:
-        schedule_campaign(store, campaign.id, when, user.username)
+        campaigns.schedule_campaign(store, user, campaign.id, when)
     except ValidationError as exc:
         set_errors(exc.errors, watched(form_input()))
         show_refusal(exc)
         return
-    except (TransitionError, NotFoundError) as exc:
+    except (TransitionError, NotFoundError, PermissionDenied) as exc:
         st.error(plain(str(exc)), icon=":material/block:")
         return
     flash(f"Scheduled for {when:%Y-%m-%d %H:%M} UTC")
@@ -203,8 +204,8 @@ def _unschedule_button(store: Store, campaign: Campaign, user: CurrentUser) -> N
     if st.button("Move back to draft", icon=":material/undo:", key="cmp-unschedule",
                  help="Stop the schedule so you can edit the campaign."):
         try:
-            transition(store, campaign.id, "unschedule", user.username)
-        except (TransitionError, NotFoundError) as exc:
+            campaigns.unschedule_campaign(store, user, campaign.id)
+        except (TransitionError, NotFoundError, PermissionDenied) as exc:
             st.error(plain(str(exc)), icon=":material/block:")
             return
         flash("Moved back to draft")

@@ -6,8 +6,10 @@ import json
 import streamlit as st
 
 from crm_core.campaigns.reporting import customer_messages
-from crm_core.customer_records import customer_profile, delete_customer, update_customer
+from crm_core.customer_records import customer_profile
 from crm_core.order_search import OrderFilter, items_export_query, orders_export_query
+from crm_core.permissions import allowed
+from crm_core.services import records
 from crm_core.store import Store
 from crm_core.validation import NotFoundError
 from ui.auth import CurrentUser
@@ -67,7 +69,7 @@ def render_profile(store: Store, raw_id: str, user: CurrentUser) -> None:
             order_id = str(profile.orders["id"][picked.selection.rows[0]])
             st.session_state["profile-gen"] = st.session_state.get("profile-gen", 0) + 1
             st.switch_page("pages/orders.py", query_params={"order": order_id})
-        download_buttons(store, *orders_export_query(OrderFilter(customer_id=c["id"])),
+        download_buttons(store, user, *orders_export_query(OrderFilter(customer_id=c["id"])),
                          basename=f"customer-{c['id']}-orders", key="profile-orders-dl")
         st.markdown("**Items in these orders**")
         st.dataframe(profile.items, hide_index=True, key="profile-items", column_config={
@@ -76,12 +78,12 @@ def render_profile(store: Store, raw_id: str, user: CurrentUser) -> None:
             "unit_price": st.column_config.NumberColumn("Unit price", format="%.2f"),
             "line_total": st.column_config.NumberColumn("Line total", format="%.2f"),
         })
-        download_buttons(store, *items_export_query(customer_id=c["id"]),
+        download_buttons(store, user, *items_export_query(customer_id=c["id"]),
                          basename=f"customer-{c['id']}-items", key="profile-items-dl")
 
     _messages(store, c["id"])
-    if user.can_write:
-        _edit_and_delete(store, c, s["order_count"])
+    if allowed(user, "customer.update"):
+        _edit_and_delete(store, user, c, s["order_count"])
 
 
 def _messages(store: Store, customer_id: int) -> None:
@@ -100,17 +102,17 @@ def _messages(store: Store, customer_id: int) -> None:
         "clicked_at": stamp("Clicked"), "error": "Error"})
 
 
-def _edit_and_delete(store: Store, c: dict, order_count: int) -> None:
+def _edit_and_delete(store: Store, user: CurrentUser, c: dict, order_count: int) -> None:
     with st.expander("Edit customer", icon=":material/edit:"):
         submitted = customer_form(f"cust-edit-{c['id']}", "Save changes", initial=c)
         if submitted is not None:
-            if run_save(lambda: update_customer(store, c["id"], submitted), "Changes saved") is not None:
+            if run_save(lambda: records.update_customer(store, user, c["id"], submitted), "Changes saved") is not None:
                 st.rerun()
     with st.expander("Delete customer", icon=":material/delete:"):
         orders_note = f" and their {order_count:,} order(s)" if order_count else ""
         st.warning(f"This permanently deletes {c['name']}{orders_note}. It cannot be undone.")
         sure = st.checkbox("Yes, delete this customer", key=f"cust-del-sure-{c['id']}")
         if st.button("Delete customer", type="primary", disabled=not sure, key=f"cust-del-{c['id']}"):
-            if run_save(lambda: delete_customer(store, c["id"]), "Customer deleted") is not None:
+            if run_save(lambda: records.delete_customer(store, user, c["id"]), "Customer deleted") is not None:
                 _back()
                 st.rerun()

@@ -6,14 +6,16 @@ from pathlib import Path
 import streamlit as st
 
 from crm_core.exports.centre import (EXPORT_FORMATS, ExportRequest, ExportResult, available_columns, count_rows,
-                                     export_to_file, filter_values)
+                                     filter_values)
 from crm_core.exports.datasets import DATASETS, SOURCES, Dataset, source_options
 from crm_core.exports.xlsx import MAX_ROWS as XLSX_MAX_ROWS
 from crm_core.exports.xlsx import too_many_rows_message
 from crm_core.segments.rules import RuleError
+from crm_core.permissions import Actor, PermissionDenied
+from crm_core.services import exports
 from crm_core.store import Store
 from crm_core.validation import NotFoundError, ValidationError
-from ui.widgets import date_range, show_validation
+from ui.widgets import date_range, refused, show_validation
 
 _RESULT = "xc-result"
 
@@ -53,7 +55,7 @@ def _filters(store: Store, spec: Dataset, base: ExportRequest) -> dict:
     return values
 
 
-def export_centre(store: Store) -> None:
+def export_centre(store: Store, user: Actor) -> None:
     """Pick a dataset, its columns and filters, see the row count, and write the file (offered for download)."""
     key = st.selectbox("Dataset", list(DATASETS), format_func=lambda k: DATASETS[k].label, key="xc-dataset")
     spec = DATASETS[key]
@@ -85,32 +87,34 @@ def export_centre(store: Store) -> None:
     if too_big:
         st.warning(too_many_rows_message(rows))
     if st.button("Export", type="primary", icon=":material/file_export:", disabled=too_big, key="xc-go"):
-        _run(store, request, fmt, rows)
+        _run(store, user, request, fmt, rows)
     done = st.session_state.get(_RESULT)
     if done and done[:2] == (request, fmt):  # the file of what is picked now, not of an earlier choice
-        _show_result(done[2])
+        _show_result(store, user, done[2])
 
 
-def _run(store: Store, request: ExportRequest, fmt: str, rows: int) -> None:
+def _run(store: Store, user: Actor, request: ExportRequest, fmt: str, rows: int) -> None:
     bar = st.progress(0.0, text="Writing the file…")
     written = lambda n: bar.progress(min(1.0, n / max(rows, 1)), text=f"{n:,} of {rows:,} rows written")  # noqa: E731
     try:
-        st.session_state[_RESULT] = (request, fmt, export_to_file(store, request, fmt, on_batch=written))
+        st.session_state[_RESULT] = (request, fmt, exports.export_to_file(store, user, request, fmt, on_batch=written))
     except ValidationError as exc:
         show_validation(exc)
+    except PermissionDenied as exc:
+        refused(exc)
     except OSError as exc:
         st.error(f"The export file could not be written: {exc}")
     finally:
         bar.empty()
 
 
-def _show_result(result: ExportResult | None) -> None:
+def _show_result(store: Store, user: Actor, result: ExportResult | None) -> None:
     if result is None or not Path(result.path).exists():
         return
     label, mime, _ = EXPORT_FORMATS[result.fmt]
     st.success(f"Exported {result.rows:,} rows to `{result.path}` ({label}, {_size(result.size)}).")
     if result.downloadable:
-        st.download_button(f"Download {result.path.name}", data=lambda: Path(result.path).read_bytes(),
+        st.download_button(f"Download {result.path.name}", data=lambda: exports.download_file(store, user, result.path, "export file"),
                            file_name=result.path.name, mime=mime, icon=":material/download:", on_click="ignore",
                            key="xc-download")
     else:

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crm_core.export import frame_csv_bytes
 from crm_core.ingest import history
 from crm_core.ingest.fields import KIND_LABELS
+from crm_core.permissions import allowed
+from crm_core.services import exports, imports
 from crm_core.store import Store
 from ui.auth import CurrentUser
 from ui import import_jobs
@@ -51,13 +52,14 @@ def _details(store: Store, user: CurrentUser, row: dict) -> None:
                f"SHA-256 {row['file_hash'][:12]}…")
     if row["rejected"]:
         st.download_button(f"Download the {row['rejected']:,} rejected rows (CSV)",
-                           data=lambda: frame_csv_bytes(history.import_rejects(store, number)),
+                           data=lambda: exports.download_frame(store, user, history.import_rejects(store, number),
+                                                                f"import-{number}-rejects"),
                            file_name=f"import-{number}-rejects.csv", mime="text/csv", key=f"imp-rej-{number}",
                            icon=":material/download:", on_click="ignore")
     if row["status"] != "committed":
         st.info(f"Undone on {when(row['undone_at'], with_time=True)} UTC by {row['undone_by'] or 'unknown'}.")
         return
-    if not user.can_write:
+    if not allowed(user, "import.undo"):
         return
     job_key = f"undo-{number}"
     finished = import_jobs.take_finished(job_key)
@@ -79,5 +81,5 @@ def _details(store: Store, user: CurrentUser, row: dict) -> None:
                  "Changes made by hand since then to these records are lost.")
         sure = st.checkbox("I understand", key=f"imp-undo-sure-{number}")
         if st.button("Undo import", type="primary", disabled=not sure, key=f"imp-undo-{number}"):
-            import_jobs.start(job_key, "undo", "", lambda progress: history.undo_import(store, number, user.username))
+            import_jobs.start(job_key, "undo", "", lambda progress: imports.undo_import(store, user, number))
             st.rerun()

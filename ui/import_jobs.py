@@ -10,12 +10,13 @@ from typing import Any, Callable
 import streamlit as st
 
 from crm_core.ingest.sniff import ImportFileError
+from crm_core.permissions import PermissionDenied
 from crm_core.store import WorkspaceBusyError, WriteConflictError
 from crm_core.validation import ValidationError
 
 log = logging.getLogger(__name__)
 _JOBS_KEY = "_crm_import_jobs"
-EXPECTED_ERRORS = (ImportFileError, WriteConflictError, WorkspaceBusyError, ValidationError)
+EXPECTED_ERRORS = (ImportFileError, WriteConflictError, WorkspaceBusyError, ValidationError, PermissionDenied)
 
 
 @dataclass

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crm_core.order_records import delete_order, get_order, order_items, update_order
+from crm_core.order_records import get_order, order_items
+from crm_core.permissions import allowed
+from crm_core.services import records
 from crm_core.order_search import items_export_query
 from crm_core.store import Store
 from crm_core.validation import NotFoundError
@@ -43,21 +45,21 @@ def render_order(store: Store, raw_id: str, user: CurrentUser) -> None:
             "quantity": "Qty", "unit_price": st.column_config.NumberColumn("Unit price", format="%.2f"),
             "line_total": st.column_config.NumberColumn("Line total", format="%.2f"),
         })
-        download_buttons(store, *items_export_query(order_id=order["id"]),
+        download_buttons(store, user, *items_export_query(order_id=order["id"]),
                          basename=f"order-{order['id']}-items", key="order-items-dl")
-    if not user.can_write:
+    if not allowed(user, "order.update"):
         return
     with st.expander("Edit order", icon=":material/edit:"):
         key = f"order-edit-{order['id']}"
         customer_id = customer_picker(store, key, (order["customer_id"], order["customer"] or ""))
         submitted = order_form(key, "Save changes", customer_id, initial=order, items=items)
-        if submitted is not None and run_save(lambda: update_order(store, order["id"], submitted),
+        if submitted is not None and run_save(lambda: records.update_order(store, user, order["id"], submitted),
                                               "Order saved") is not None:
             st.rerun()
     with st.expander("Delete order", icon=":material/delete:"):
         st.warning("This permanently deletes the order and its items; the customer's stats are updated.")
         sure = st.checkbox("Yes, delete this order", key=f"order-del-sure-{order['id']}")
         if st.button("Delete order", type="primary", disabled=not sure, key=f"order-del-{order['id']}"):
-            if run_save(lambda: delete_order(store, order["id"]), "Order deleted") is not None:
+            if run_save(lambda: records.delete_order(store, user, order["id"]), "Order deleted") is not None:
                 _back()
                 st.rerun()

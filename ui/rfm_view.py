@@ -8,8 +8,10 @@ import streamlit as st
 
 from crm_core.analytics.rfm import RfmResult, range_text, rfm, score_ranges, suggested_as_of
 from crm_core.analytics.rfm_groups import GROUPS, SCORES
-from crm_core.analytics.rfm_segments import default_name, save_rfm_segment, select_cells
+from crm_core.analytics.rfm_segments import default_name, select_cells
 from crm_core.segments.preview import today
+from crm_core.permissions import allowed
+from crm_core.services import segments
 from crm_core.store import Store
 from ui.auth import CurrentUser
 from ui.charts import show_chart
@@ -137,7 +139,7 @@ def save_panel(store: Store, user: CurrentUser, result: RfmResult) -> None:
                        f"included, and holds {saved['segment']:,}.")
         st.page_link("pages/segments.py", label="Open it on the Segments page", icon=":material/filter_alt:",
                      query_params={"segment": str(saved["id"])})
-    if not user.can_write:
+    if not allowed(user, "segment.save"):
         st.caption("Your role can explore RFM; saving a segment is for marketers and admins.")
         return
     choice = _choice(result)
@@ -158,7 +160,7 @@ def save_panel(store: Store, user: CurrentUser, result: RfmResult) -> None:
     st.caption(f"The segment keeps the as-of date {result.as_of.isoformat()}: evaluated on that date, its "
                "members are the customers shown here.")
     if st.button("Save as segment", icon=":material/save:", type="primary", key="rfm-save"):
-        outcome = run_save(lambda: save_rfm_segment(store, result, name, user=user.username, **choice),
+        outcome = run_save(lambda: segments.save_rfm_segment(store, user, result, name, **choice),
                            f"Segment '{name.strip()}' saved")
         if outcome:
             st.session_state[_SAVED] = {"id": outcome.segment_id, "name": outcome.name,

@@ -10,9 +10,10 @@ from crm_core.segments.foreign import FORMATS as RULE_FORMATS
 from crm_core.segments.foreign import to_canonical
 from crm_core.segments.preview import members_query, today
 from crm_core.segments.rules import RuleError, to_json
-from crm_core.segments.saved import (delete_segment, duplicate_segment, get_segment, list_segments,
-                                     measure_segments, overlap, save_segment, size_history)
+from crm_core.segments.saved import get_segment, list_segments, measure_segments, overlap, size_history
 from crm_core.segments.workbench import analyse
+from crm_core.permissions import allowed
+from crm_core.services import segments
 from crm_core.store import Store
 from crm_core.validation import NotFoundError, ValidationError
 from ui.ai_insights import segment_insight_panel
@@ -161,7 +162,7 @@ def _live(store: Store, user: CurrentUser, segment_id: int | None, segment) -> N
         as_of = when[1].date_input("As-of date", value=segment.as_of if segment and segment.as_of else today(),
                                    format="YYYY-MM-DD", key=f"seg-asof-{segment_id}") or today()
     with ai_box:
-        describe_box(store, as_of, segment_id)
+        describe_box(store, user, as_of, segment_id)
     st.markdown("**Rule**")
     rules = rule_editor(store, catalog)
     with st.expander("Paste or upload rule JSON", icon=":material/data_object:"):
@@ -189,19 +190,19 @@ def _live(store: Store, user: CurrentUser, segment_id: int | None, segment) -> N
             size_history_view(size_history(store, segment_id))
     with tabs[5]:
         if analysis.preview is not None:
-            segment_insight_panel(store, to_json(analysis.root), as_of)
+            segment_insight_panel(store, to_json(analysis.root), as_of, user)
         else:
             st.caption("Fix the rule first: a description needs a rule that can be counted.")
     if analysis.preview and analysis.preview.count:
         st.caption(f"Download the {analysis.preview.count:,} members with their figures:")
-        download_buttons(store, *members_query(store, analysis.root, as_of, catalog),
+        download_buttons(store, user, *members_query(store, analysis.root, as_of, catalog),
                          basename=f"segment-{segment_id or 'new'}-members", key="seg-members-dl")
     _save_bar(store, user, segment_id, segment, rules, analysis, as_of if mode == "date" else None)
 
 
 def _save_bar(store: Store, user: CurrentUser, segment_id, segment, rules: dict, analysis,
               as_of: date | None) -> None:
-    if not user.can_write:
+    if not allowed(user, "segment.save"):
         st.caption("Your role can explore and export segments; saving is for marketers and admins.")
         return
     st.divider()
@@ -214,7 +215,7 @@ def _save_bar(store: Store, user: CurrentUser, segment_id, segment, rules: dict,
         st.caption(":orange[Fix or remove the conditions marked above before saving.]")
     if cols[0].button("Save", icon=":material/save:", type="primary", disabled=bool(analysis.problems),
                       key="seg-save"):
-        saved = run_save(lambda: save_segment(store, name, rules, description, as_of, user.username, segment_id),
+        saved = run_save(lambda: segments.save_segment(store, user, name, rules, description, as_of, segment_id),
                          f"Segment '{name.strip()}' saved")
         if saved:
             st.session_state["seg-open"] = str(saved)
@@ -222,18 +223,14 @@ def _save_bar(store: Store, user: CurrentUser, segment_id, segment, rules: dict,
             st.rerun()
     if segment_id is not None:
         if cols[1].button("Duplicate", icon=":material/content_copy:", key="seg-dup"):
-            copy = run_save(lambda: duplicate_segment(store, segment_id, user.username), "Segment duplicated")
+            copy = run_save(lambda: segments.duplicate_segment(store, user, segment_id), "Segment duplicated")
             if copy:
                 _open(copy)
                 st.rerun()
         with cols[2].popover("Delete", icon=":material/delete:"):
             st.write(f"Delete **{segment.name}** and its size history? This cannot be undone.")
             if st.button("Delete for good", type="primary", key="seg-delete"):
-                try:
-                    delete_segment(store, segment_id)
-                except ValidationError as exc:
-                    show_validation(exc)
-                else:
-                    flash(f"Segment '{segment.name}' deleted")
+                if run_save(lambda: segments.delete_segment(store, user, segment_id),
+                            f"Segment '{segment.name}' deleted") is not None:
                     _open(None)
                     st.rerun()

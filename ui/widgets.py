@@ -7,8 +7,10 @@ from typing import Any, Callable, Sequence
 
 import streamlit as st
 
-from crm_core.export import FORMATS, export_bytes
+from crm_core.export import FORMATS
 from crm_core.listing import Page
+from crm_core.permissions import Actor, PermissionDenied
+from crm_core.services import exports
 from crm_core.store import Store
 from crm_core.validation import NotFoundError, ValidationError
 
@@ -50,14 +52,14 @@ def show_validation(exc: ValidationError) -> None:
         st.error(message)
 
 
-def download_buttons(store: Store, sql: str, params: Sequence | None, basename: str, key: str) -> None:
-    """CSV and Parquet downloads of every row the query returns (built only when clicked)."""
+def download_buttons(store: Store, user: Actor, sql: str, params: Sequence | None, basename: str, key: str) -> None:
+    """CSV and Parquet downloads of every row the query returns (built, and audited, only when clicked)."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M")
     cols = st.columns(len(FORMATS))
     for col, (fmt, (mime, ext)) in zip(cols, FORMATS.items()):
         col.download_button(
             f"Download {'CSV' if fmt == 'csv' else fmt.capitalize()}",
-            data=lambda fmt=fmt: export_bytes(store, sql, params, fmt),
+            data=lambda fmt=fmt: exports.download_query(store, user, sql, params, fmt, basename),
             file_name=f"{basename}-{stamp}.{ext}", mime=mime, key=f"{key}-{fmt}",
             icon=":material/download:", on_click="ignore", width="stretch",
         )
@@ -100,8 +102,14 @@ def show_flash() -> None:
         st.toast(message, icon=":material/check_circle:")
 
 
+def refused(exc: PermissionDenied) -> None:
+    """The sentence a refused action shows: the role cannot do it, nothing was changed."""
+    st.error(str(exc), icon=":material/lock:")
+
+
 def run_save(action: Callable[[], Any], success: str) -> Any:
-    """Run a core write; show problems as messages. On success queue a toast and return the result (or True)."""
+    """Run a core write; show problems (and a refusal of the user's role) as messages. On success queue a toast
+    and return the result (or True)."""
     try:
         result = action()
     except ValidationError as exc:
@@ -109,6 +117,9 @@ def run_save(action: Callable[[], Any], success: str) -> Any:
         return None
     except NotFoundError as exc:
         st.error(str(exc))
+        return None
+    except PermissionDenied as exc:
+        refused(exc)
         return None
     flash(success)
     return True if result is None else result

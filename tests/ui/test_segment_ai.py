@@ -95,10 +95,13 @@ def test_a_refused_model_rule_shows_its_problems_and_is_not_applied(fake_openai,
     assert "Answered by the offline engine: The model's rule did not pass our checks." in texts(at).replace("\\", "")
 
 
-def test_an_analyst_may_use_it_and_still_cannot_save(offline):
-    at = _ask("analyst")
-    assert canonical(at.session_state["seg-tree"]) == US_BIG
-    assert "offline engine" in texts(at) and not has_button(at, "Save")
+def test_an_analyst_gets_a_caption_instead_of_the_ai_box(offline):
+    at = page(SEGMENTS, role="analyst")
+    button(at, "New segment").click().run()
+    assert not at.exception
+    assert "AI help is for marketers and admins" in texts(at)
+    assert not has_button(at, "Build the rule") and not has_button(at, "Describe this segment")
+    assert not has_button(at, "Save")
 
 
 def test_a_refusal_or_an_empty_sentence_leaves_the_editor_alone(monkeypatch):

@@ -1,0 +1,53 @@
+"""Imports on behalf of a user: running one (the commit), undoing one, and saving a column mapping; role checked
+and audited around the plain ingest functions."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from crm_core.audit import audited
+from crm_core.ingest import history, runner, saved_mappings
+from crm_core.ingest.options import ImportOptions
+from crm_core.ingest.runner import ImportSummary, Progress
+from crm_core.ingest.sniff import SourceFile
+from crm_core.permissions import Actor
+from crm_core.store import Store
+
+WRAPS = {
+    "crm_core.ingest.runner": ("commit",),
+    "crm_core.ingest.history": ("undo_import",),
+    "crm_core.ingest.saved_mappings": ("save_mapping",),
+}
+
+
+def _noop(_fraction: float, _message: str) -> None:
+    return None
+
+
+def run_import(store: Store, actor: Actor | None, kind: str, source: SourceFile, mapping: Mapping[str, str],
+               options: ImportOptions = ImportOptions(), progress: Progress = _noop) -> ImportSummary:
+    """Write an import (every valid row or nothing) as the actor; admins and marketers."""
+    with audited(store, actor, "import.run", object_name=source.name, kind=kind, file=source.name,
+                 bytes=source.size) as note:
+        summary = runner.commit(store, kind, source, mapping, options, actor.username, progress)
+        note.object_id = summary.import_id
+        note.details.update(rows=summary.rows_total, created=summary.counts.get("create", 0),
+                            updated=summary.counts.get("update", 0), rejected=summary.counts.get("reject", 0))
+    return summary
+
+
+def undo_import(store: Store, actor: Actor | None, import_id: int) -> history.UndoPlan:
+    """Undo an import (admins and marketers): what it created is removed, what it changed restored."""
+    with audited(store, actor, "import.undo", object_id=import_id) as note:
+        record = history.get_import(store, import_id)
+        note.object_name = record["file_name"]
+        note.details["kind"] = record["kind"]
+        plan = history.undo_import(store, import_id, actor.username)
+        note.details["undone"] = plan.describe()
+    return plan
+
+
+def save_mapping(store: Store, actor: Actor | None, kind: str, headers: Sequence[str],
+                 mapping: Mapping[str, str]) -> None:
+    """Remember a column mapping for files with this header (admins and marketers)."""
+    with audited(store, actor, "import.mapping_save", object_name=kind, kind=kind, columns=len(headers)):
+        saved_mappings.save_mapping(store, kind, headers, mapping, actor.username)

@@ -1,0 +1,145 @@
+"""Every service action x every role (and nobody logged in): allowed and it works, or refused with
+PermissionDenied and nothing changed (every table compared), one audit entry either way."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from crm_core import backup
+from crm_core.campaigns.editing import CampaignInput
+from crm_core.customer_records import CustomerInput
+from crm_core.exports.centre import ExportRequest
+from crm_core.ingest.mapping import suggest_mapping
+from crm_core.order_records import OrderInput
+from crm_core.permissions import ACTIONS, ADMIN, ANALYST, MARKETER, PermissionDenied
+from crm_core.services import ai, campaigns, exports, imports, records, segments, workspace
+from tests.core.access.shop import ACTORS, Shop, audit_rows, build, copy_of, fingerprint, sniffed
+
+Call = Callable[[Any, Any, Shop, Path], Any]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One action: how to call its service function, which tables it changes when allowed (or a check of its
+    result when it changes none), and what must be set up first (not part of the comparison)."""
+
+    call: Call
+    changes: tuple[str, ...] = ()
+    check: Callable[[Any, Shop, Path, Any], bool] | None = None
+    setup: Callable[[Any, Shop], None] | None = None
+    writes: Callable[[Path], Path] | None = None  # a file the action writes (must not exist after a refusal)
+
+
+def _campaign_input(shop: Shop, name: str = "New one") -> CampaignInput:
+    return CampaignInput(name=name, segment_id=shop.everyone, channel="email", subject="Hi",
+                         template="Hello {{ first_name }}", throttle_per_second=0)
+
+
+CASES: dict[str, Case] = {
+    "customer.create": Case(lambda s, a, shop, tmp: records.create_customer(
+        s, a, CustomerInput(name="Eve New", email="eve.new@example.com")), ("customers",)),
+    "customer.update": Case(lambda s, a, shop, tmp: records.update_customer(
+        s, a, shop.customer, CustomerInput(name="Renamed", email="renamed@example.com")), ("customers",)),
+    "customer.delete": Case(lambda s, a, shop, tmp: records.delete_customer(s, a, shop.customer), ("customers",)),
+    "order.create": Case(lambda s, a, shop, tmp: records.create_order(
+        s, a, OrderInput(customer_id=shop.customer, ordered_at="2026-01-02", amount="12.50")), ("orders",)),
+    "order.update": Case(lambda s, a, shop, tmp: records.update_order(
+        s, a, shop.order, OrderInput(customer_id=shop.customer, ordered_at="2026-01-03", amount="99.99")),
+        ("orders",)),
+    "order.delete": Case(lambda s, a, shop, tmp: records.delete_order(s, a, shop.order), ("orders",)),
+    "import.run": Case(lambda s, a, shop, tmp: imports.run_import(
+        s, a, "customers", src := sniffed(shop.new_csv, tmp / "work"), suggest_mapping("customers", src.headers)),
+        ("customers", "imports")),
+    "import.undo": Case(lambda s, a, shop, tmp: imports.undo_import(s, a, shop.imported), ("customers", "imports")),
+    "import.mapping_save": Case(lambda s, a, shop, tmp: imports.save_mapping(
+        s, a, "customers", ("customer_id", "name", "email"), suggest_mapping("customers", ("customer_id", "name",
+                                                                                           "email"))),
+        ("saved_mappings",)),
+    "segment.save": Case(lambda s, a, shop, tmp: segments.save_segment(
+        s, a, "Big ones", {"match": "all", "negate": False, "rules": [{"field": "order_count", "op": ">", "value": 2}]}),
+        ("segments", "segment_sizes")),
+    "segment.delete": Case(lambda s, a, shop, tmp: segments.delete_segment(s, a, shop.spare), ("segments",)),
+    "segment.duplicate": Case(lambda s, a, shop, tmp: segments.duplicate_segment(s, a, shop.spare), ("segments",)),
+    "campaign.create": Case(lambda s, a, shop, tmp: campaigns.create_campaign(s, a, _campaign_input(shop)),
+                            ("campaigns",)),
+    "campaign.update": Case(lambda s, a, shop, tmp: campaigns.update_campaign(
+        s, a, shop.draft, _campaign_input(shop, "Draft renamed")), ("campaigns",)),
+    "campaign.duplicate": Case(lambda s, a, shop, tmp: campaigns.duplicate_campaign(s, a, shop.running),
+                               ("campaigns",)),
+    "campaign.delete": Case(lambda s, a, shop, tmp: campaigns.delete_campaign(s, a, shop.draft), ("campaigns",)),
+    "campaign.schedule": Case(lambda s, a, shop, tmp: campaigns.schedule_campaign(
+        s, a, shop.draft, datetime.now() + timedelta(days=2)), ("campaigns", "campaign_events")),
+    "campaign.unschedule": Case(lambda s, a, shop, tmp: campaigns.unschedule_campaign(s, a, shop.scheduled),
+                                ("campaigns", "campaign_events")),
+    "campaign.launch": Case(lambda s, a, shop, tmp: campaigns.launch_campaign(s, a, shop.draft),
+                            ("campaigns", "messages", "campaign_audience")),
+    "campaign.pause": Case(lambda s, a, shop, tmp: campaigns.pause_campaign(s, a, shop.running), ("campaigns",)),
+    "campaign.resume": Case(lambda s, a, shop, tmp: campaigns.resume_campaign(s, a, shop.paused), ("campaigns",)),
+    "campaign.cancel": Case(lambda s, a, shop, tmp: campaigns.cancel_campaign(s, a, shop.running),
+                            ("campaigns", "messages")),
+    "campaign.simulate_conversions": Case(lambda s, a, shop, tmp: campaigns.simulate_conversions(
+        s, a, shop.running), ("campaign_events",)),
+    "campaign.remove_simulated": Case(lambda s, a, shop, tmp: campaigns.remove_simulated_orders(
+        s, a, shop.simulated), ("orders", "simulated_orders")),
+    "ai.use": Case(lambda s, a, shop, tmp: ai.rules_from_text(s, a, "customers who spent more than 500"),
+                   check=lambda s, shop, tmp, answer: answer.value is not None and not answer.sent),
+    "export.download": Case(lambda s, a, shop, tmp: exports.download_query(
+        s, a, "SELECT id, name FROM customers ORDER BY id", None, "csv", "customers"),
+        check=lambda s, shop, tmp, data: data.decode().count("\n") == 1 + s.scalar("SELECT count(*) FROM customers")),
+    "export.file": Case(lambda s, a, shop, tmp: exports.export_to_file(
+        s, a, ExportRequest("customers"), "csv", tmp / "out" / "customers.csv"),
+        check=lambda s, shop, tmp, result: result.rows == s.scalar("SELECT count(*) FROM customers")
+        and (tmp / "out" / "customers.csv").exists(), writes=lambda tmp: tmp / "out" / "customers.csv"),
+    "settings.change": Case(lambda s, a, shop, tmp: workspace.save_ai_settings(
+        s, a, "offline", "http://localhost:9/v1", "tiny", 10), ("workspace_meta",)),
+    "workspace.reset": Case(lambda s, a, shop, tmp: workspace.reset_demo(s, a, 20, 50), ("customers", "orders")),
+    "workspace.empty": Case(lambda s, a, shop, tmp: workspace.empty_workspace(s, a), ("customers", "orders")),
+    "workspace.backup": Case(lambda s, a, shop, tmp: workspace.backup_workspace(s, a, tmp / "b" / "backup.zip"),
+                             check=lambda s, shop, tmp, result: (tmp / "b" / "backup.zip").exists()
+                             and result.tables["customers"] == s.scalar("SELECT count(*) FROM customers"),
+                             writes=lambda tmp: tmp / "b" / "backup.zip"),
+    "workspace.restore": Case(lambda s, a, shop, tmp: workspace.restore_backup(s, a, shop.backup_zip),
+                              ("customers", "orders"), setup=lambda s, shop: backup.empty_workspace(s)),
+}
+ROLES = [ADMIN, MARKETER, ANALYST, None]
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> tuple[Path, Shop]:
+    return build(tmp_path_factory.mktemp("access-template"))
+
+
+def test_every_service_action_has_a_case():
+    service_keys = {k for k in ACTIONS if not k.startswith(("user.", "audit."))}
+    assert set(CASES) == service_keys
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda r: r or "logged-out")
+@pytest.mark.parametrize("key", sorted(CASES))
+def test_role_is_allowed_or_refused_with_nothing_changed(key, role, template, tmp_path):
+    case, actor = CASES[key], ACTORS[role]
+    store = copy_of(template[0], tmp_path)
+    shop = template[1]
+    if case.setup:
+        case.setup(store, shop)
+    before, logged = fingerprint(store), len(audit_rows(store))
+    if role is not None and role in ACTIONS[key].roles:
+        result = case.call(store, actor, shop, tmp_path)
+        after = fingerprint(store)
+        assert all(after[t] != before[t] for t in case.changes), f"{key} did not change {case.changes}"
+        assert case.check is None or case.check(store, shop, tmp_path, result)
+        outcome = "ok"
+    else:
+        with pytest.raises(PermissionDenied) as refused:
+            case.call(store, actor, shop, tmp_path)
+        assert "Nothing was changed" in str(refused.value)
+        assert fingerprint(store) == before
+        assert case.writes is None or not case.writes(tmp_path).exists()
+        outcome = "denied"
+    entries = audit_rows(store)[logged:]
+    assert [(e["action"], e["outcome"], e["username"]) for e in entries] == \
+        [(key, outcome, actor.username if actor else "anonymous")]
