@@ -11,6 +11,7 @@ import streamlit as st
 from crm_core import accounts, sessions
 from crm_core.permissions import ROLE_LABELS, ROLES, Actor, PermissionDenied
 from crm_core.services import users
+from crm_core.services import workspace as workspace_services
 from crm_core.store import Store
 from ui.widgets import run_save
 
@@ -208,4 +209,4 @@ def idle_setting(store: Store, user: Actor) -> None:
                                        f"{sessions.MAX_IDLE_MINUTES // (24 * 60)} days")
         submitted = st.form_submit_button("Save idle timeout")
     if submitted:
-        _done(attempt(lambda: users.set_idle_minutes(store, user, int(minutes)), f"Idle timeout: {int(minutes)} minutes"))
+        _done(attempt(lambda: workspace_services.set_idle_minutes(store, user, int(minutes)), f"Idle timeout: {int(minutes)} minutes"))

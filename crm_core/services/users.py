@@ -1,5 +1,6 @@
-"""User administration on behalf of an admin: accounts, roles, passwords, sessions, the idle limit and the audit
-log; each call checks the permission table and writes an audit entry (never a password) around the plain function."""
+"""User administration on behalf of an admin: accounts, roles, passwords, sessions and the audit log (the sessions'
+idle limit is services.workspace.set_idle_minutes); each call checks the permission table and writes an audit entry
+(never a password) around the plain function."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from crm_core.validation import ValidationError, parse_timestamp
 
 WRAPS = {
     "crm_core.accounts": ("create_user", "update_account", "set_disabled", "delete_account", "set_password"),
-    "crm_core.sessions": ("end_user_sessions", "set_idle_minutes"),
+    "crm_core.sessions": ("end_user_sessions",),
     "crm_core.audit": ("search", "count"),
 }
 USER_COLUMNS = ("username", "name", "email", "role", "status", "must_change_password", "created_at", "last_login")
@@ -161,18 +162,6 @@ def end_sessions(store: Store, actor: Actor | None, auth_path: str | Path, usern
         ended = sessions.end_user_sessions(store, username, sessions.ENDED_BY_ADMIN)
         note.details["sessions_ended"] = ended
     return ended
-
-
-def set_idle_minutes(store: Store, actor: Actor | None, minutes: int) -> int:
-    """Change how long a session may stay idle before it ends (admins); returns the minutes kept."""
-    with audited(store, actor, "settings.change", object_name="Session idle time",
-                 before=sessions.idle_minutes(store)) as note:
-        try:
-            kept = sessions.set_idle_minutes(store, minutes)
-        except ValueError as exc:
-            raise ValidationError({"minutes": str(exc)}) from None
-        note.details["minutes"] = kept
-    return kept
 
 
 def _filter_details(flt: AuditFilter) -> dict[str, str]:

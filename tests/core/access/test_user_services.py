@@ -12,6 +12,7 @@ from crm_core import accounts, audit, login_throttle, sessions
 from crm_core.audit import AuditFilter
 from crm_core.permissions import SYSTEM, Actor, PermissionDenied
 from crm_core.services import users
+from crm_core.services import workspace as workspace_services
 from crm_core.validation import ValidationError
 
 PASSWORD = "correct horse battery"
@@ -53,7 +54,7 @@ CALLS = {
     "delete": ("user.delete", lambda s, a, p: users.delete_user(s, a, p, "bob")),
     "reset": ("user.reset_password", lambda s, a, p: users.reset_password(s, a, p, "bob", TEMP, TEMP)),
     "end_sessions": ("user.end_sessions", lambda s, a, p: users.end_sessions(s, a, p, "bob")),
-    "idle": ("settings.change", lambda s, a, p: users.set_idle_minutes(s, a, 15)),
+    "idle": ("settings.change", lambda s, a, p: workspace_services.set_idle_minutes(s, a, 15)),
     "audit_entries": ("audit.view", lambda s, a, p: users.audit_entries(s, a, AuditFilter())),
     "audit_export": ("audit.export", lambda s, a, p: users.audit_export(s, a, AuditFilter(), "csv")),
 }
@@ -210,8 +211,8 @@ def test_end_sessions_counts_and_ends_only_that_user(store, auth):
 
 def test_idle_minutes_checked_and_audited(store, auth):
     with pytest.raises(ValidationError, match="from 5"):
-        users.set_idle_minutes(store, ADA, 2)
-    assert users.set_idle_minutes(store, ADA, 30) == 30
+        workspace_services.set_idle_minutes(store, ADA, 2)
+    assert workspace_services.set_idle_minutes(store, ADA, 30) == 30
     assert sessions.idle_minutes(store) == 30
     assert [(e["outcome"], e["object_name"]) for e in _entries(store, "settings.change")] == [
         ("ok", "Session idle time"), ("failed", "Session idle time")]
