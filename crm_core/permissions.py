@@ -103,6 +103,7 @@ ACTIONS: dict[str, Action] = _table(
     Action("workspace.backup", ADMINS, "back up the workspace", "workspace"),
     Action("workspace.restore", ADMINS, "restore backups", "workspace"),
     # users and the audit log
+    Action("user.view", ADMINS, "see the list of users", "user"),
     Action("user.create", ADMINS, "create users", "user"),
     Action("user.update", ADMINS, "edit users and roles", "user"),
     Action("user.disable", ADMINS, "disable users", "user"),

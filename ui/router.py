@@ -42,8 +42,10 @@ def _sections(is_admin: bool) -> dict:
         ],
     }
     if is_admin:
-        sections["Admin"] = [page("settings.py", title="Settings", icon=":material/settings:",
-                                  url_path="settings")]
+        sections["Admin"] = [
+            page("users.py", title="Users & audit", icon=":material/manage_accounts:", url_path="users"),
+            page("settings.py", title="Settings", icon=":material/settings:", url_path="settings"),
+        ]
     return sections
 
 
