@@ -113,9 +113,12 @@ def template(tmp_path_factory) -> tuple[Path, Shop]:
     return build(tmp_path_factory.mktemp("access-template"))
 
 
-def test_every_service_action_has_a_case():
-    service_keys = {k for k in ACTIONS if not k.startswith(("user.", "audit."))}
-    assert set(CASES) == service_keys
+def test_every_action_has_a_case_here_or_in_the_user_services_matrix():
+    from tests.core.access.test_user_services import CALLS
+
+    user_keys = {key for key, _ in CALLS.values()} | {"user.view"}  # user.view: test_users_list_is_for_admins_only
+    assert set(CASES) == {k for k in ACTIONS if not k.startswith(("user.", "audit."))}
+    assert set(CASES) | user_keys == set(ACTIONS)
 
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r or "logged-out")
