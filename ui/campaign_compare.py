@@ -14,6 +14,7 @@ from crm_core.store import Store
 from crm_core.validation import ValidationError
 from ui.campaign_format import show_refusal
 from ui.charts import show_chart
+from ui.text import chart_text
 
 VERDICT_WORDS = {"higher": "higher", "lower": "lower", "no_clear_difference": "no clear difference",
                  "too_small": "too small to tell", "no_holdout": "no holdout"}
@@ -75,8 +76,8 @@ def _chart(frame: pl.DataFrame, include: bool) -> None:
     labels = [label for label, _ in COMPARED_RATES.values()]
     for row in frame.iter_rows(named=True):
         values = [None if row[k] is None else row[k] * 100 for k in COMPARED_RATES]
-        fig.add_trace(go.Bar(x=labels, y=values, name=row["name"],
-                             hovertemplate="%{x}: %{y:.2f}%<extra>" + row["name"].replace("<", "‹") + "</extra>"))
+        name = chart_text(row["name"])
+        fig.add_trace(go.Bar(x=labels, y=values, name=name, hovertemplate="%{x}: %{y:.2f}%<extra>" + name + "</extra>"))
     fig.update_layout(barmode="group", yaxis_title="%", xaxis_title=None)
     data = frame.select("id", "name", *COMPARED_RATES, "revenue", "lift_pp", "lift_low_pp", "lift_high_pp", "verdict")
     show_chart(fig, data, "Campaigns compared", key="cmp-compare-chart",

@@ -11,7 +11,7 @@ from crm_core.analytics.dashboard import Dashboard
 from crm_core.analytics.overview import Kpi
 from ui.charts import plot_frame, show_chart
 from ui.overview_controls import MAP_METRICS
-from ui.text import plain_md
+from ui.text import chart_text, plain_md
 from crm_core.segments.preview import today
 from ui.widgets import money, tile_money
 
@@ -123,7 +123,8 @@ def places_view(board: Dashboard, metric: str) -> None:
         fig = go.Figure(go.Choroplethmap(
             geojson=shapes, locations=mapped["outline"], z=mapped[metric], featureidkey="id",
             marker_line_width=0.6, colorbar={"title": {"text": label}},
-            customdata=mapped.select("location", "customers", "buyers", "orders", "revenue").rows(),
+            customdata=[(chart_text(r[0]), *r[1:]) for r in mapped.select("location", "customers", "buyers", "orders",
+                                                                          "revenue").rows()],
             hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]:,} customers · %{customdata[2]:,} buyers"
                           "<br>%{customdata[3]:,} orders · revenue %{customdata[4]:,.2f}<extra></extra>"))
         style = {"version": 8, "sources": {"outlines": {"type": "geojson", "data": shapes}}, "layers": [
@@ -134,7 +135,7 @@ def places_view(board: Dashboard, metric: str) -> None:
         fig.update_layout(map={"style": style, "center": center, "zoom": zoom})
     else:
         top = table.sort(metric, descending=True).head(25)
-        fig = go.Figure(go.Bar(x=top[metric], y=top["location"], orientation="h",
+        fig = go.Figure(go.Bar(x=top[metric], y=[chart_text(v) for v in top["location"]], orientation="h",
                                hovertemplate="%{y}: %{x:,}<extra></extra>"))
         fig.update_layout(yaxis={"autorange": "reversed", "dtick": 1}, xaxis_title=label)
     note = "Customers: everyone known on the range's last day; buyers, orders and revenue: in the range."

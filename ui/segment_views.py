@@ -16,7 +16,7 @@ from crm_core.store import Store
 from crm_core.validation import NotFoundError
 from ui.charts import show_chart
 from ui.segment_editor import problem_lines
-from ui.text import plain_md
+from ui.text import chart_text, plain_md
 
 SAMPLE_COLUMNS = {
     "id": st.column_config.NumberColumn("ID", format="%d", width="small"),
@@ -141,7 +141,7 @@ def overlap_view(matrix: pl.DataFrame) -> None:
     if matrix.is_empty():
         return
     wide = matrix.pivot(on="segment_b", index="segment_a", values="customers")
-    names = wide["segment_a"].to_list()
+    names = [chart_text(n) for n in wide["segment_a"].to_list()]
     fig = px.imshow(wide.drop("segment_a").to_numpy(), x=names, y=names, text_auto=",d", aspect="auto",
                     color_continuous_scale="Blues", labels={"color": "Customers"})
     show_chart(fig, matrix, "Segment overlap", "seg-overlap", height=120 + 40 * len(names),

@@ -13,6 +13,7 @@ and table cells are not markdown: pass them the raw value.
 """
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -40,3 +41,8 @@ def literal(markdown: str) -> str:
     """What `plain_md` output reads as on screen: escapes, zero-width spaces and hard breaks undone."""
     text = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown.replace("  \n", "\n"))
     return text.replace(ZERO_WIDTH, "")
+
+
+def chart_text(value: Any) -> str:
+    """`value` for a Plotly label, legend or hover: its HTML subset (<b>, <a href>, <br>) shows as text."""
+    return html.escape("" if value is None else str(value), quote=False)

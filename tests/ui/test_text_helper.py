@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from ui.text import ZERO_WIDTH as Z
-from ui.text import literal, plain_md
+from ui.text import chart_text, literal, plain_md
 
 B = "\\"  # one backslash
 
@@ -72,3 +72,14 @@ def test_no_markdown_control_character_survives_unescaped():
     for char in "\\`*_{}[]()<>#+-.!|$~:&=/":
         assert f"{B}{char}" in out, char
     assert literal(out) == nasty
+
+
+@pytest.mark.parametrize("raw, shown", [
+    ("<b>Bold</b>", "&lt;b&gt;Bold&lt;/b&gt;"),
+    ('<a href="javascript:x">go</a>', '&lt;a href="javascript:x"&gt;go&lt;/a&gt;'),
+    ("Tom & Jerry<br>", "Tom &amp; Jerry&lt;br&gt;"),
+    ("São Paulo", "São Paulo"),
+    (None, ""),
+])
+def test_chart_text_escapes_plotlys_html_subset(raw, shown):
+    assert chart_text(raw) == shown
