@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from crm_core import accounts, config
-from tests.ui.conftest import PASSWORD, ROOT, log_in, logged_in_app, make_user, new_app, texts
+from tests.ui.conftest import PASSWORD, ROOT, log_in, logged_in_app, make_user, new_app, seed_session, texts
 
 PAGES = sorted(f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py"))
 
@@ -107,9 +107,10 @@ def _role_guarded_script():
     import streamlit as st
 
     from ui import router
-    from ui.auth import require_role
+    from ui.auth import check_session, require_role
 
     router._local.active = True  # as if app.py's router is running this page
+    check_session()  # what the router does first in every run
     require_role("admin")
     st.write("SECRET SETTINGS")
 
@@ -118,11 +119,7 @@ def _role_guarded_script():
 def test_require_role_blocks_other_roles(roles, allowed):
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_function(_role_guarded_script, default_timeout=30)
-    at.session_state["authentication_status"] = True
-    at.session_state["username"] = "someone"
-    at.session_state["name"] = "Someone"
-    at.session_state["roles"] = roles
+    at = seed_session(AppTest.from_function(_role_guarded_script, default_timeout=30), "someone", roles[0])
     at.run()
     assert not at.exception
     assert ("SECRET SETTINGS" in texts(at)) is allowed
