@@ -5,6 +5,7 @@ the random session token `log_in` returns (crm_core.sessions keeps its hash).
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -43,6 +44,25 @@ class Resumed:
 def actor_of(account: Account) -> Actor:
     """The actor of a logged-in account (its role as the accounts file says now)."""
     return Actor(account.username, account.name, account.roles or (account.role,))
+
+
+_ACCOUNTS_SEEN: dict[str, tuple[tuple, dict[str, Account]]] = {}  # path -> (file stamp, accounts by username)
+
+
+def current_account(auth_path: str | Path, username: str) -> Account | None:
+    """The account as the credentials file says now; parsed again only when the file changed (every write
+    replaces it, so its inode, size and modification time change)."""
+    path = str(auth_path)
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return None
+    stamp = (info.st_ino, info.st_size, info.st_mtime_ns)
+    held = _ACCOUNTS_SEEN.get(path)
+    if held is None or held[0] != stamp:
+        held = (stamp, {a.username: a for a in accounts.list_accounts(path)})
+        _ACCOUNTS_SEEN[path] = held
+    return held[1].get((username or "").strip().lower())
 
 
 def _typed(username: str | None) -> str:
@@ -87,7 +107,7 @@ def resume(store: Store, auth_path: str | Path, token: str | None, now: datetime
                          object_kind="user", object_name=check.username,
                          details={"idle_minutes": sessions.idle_minutes(store)}, at=now)
         return Resumed(None, check.message)
-    account = accounts.get_account(auth_path, check.session.username)
+    account = current_account(auth_path, check.session.username)
     if account is None or account.disabled:
         sessions.end(store, token, sessions.ACCOUNT_CHANGED, now)
         return Resumed(None, sessions.END_MESSAGES[sessions.ACCOUNT_CHANGED])

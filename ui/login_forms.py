@@ -67,9 +67,9 @@ def login_screen() -> None:
         st.text_input("Password", type="password", autocomplete="current-password", key="crm-login-password")
         st.form_submit_button("Log in", type="primary", on_click=_submit_login)
     _show_problems("crm-login")
-    if oauth_login.settings() is not None:
-        st.button("Sign in with Google", key="crm-google", icon=":material/login:", on_click=st.login,
-                  args=(oauth_login.PROVIDER,), width="stretch")
+    if oauth_login.settings() is not None and st.button("Sign in with Google", key="crm-google",
+                                                        icon=":material/login:", width="stretch"):
+        st.login(oauth_login.PROVIDER)  # off to Google; back here with st.user filled (ui.auth turns it into a session)
 
 
 def _submit_change(form: str) -> None:
