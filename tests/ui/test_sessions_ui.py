@@ -131,3 +131,22 @@ def test_google_button_only_when_configured(configured):
     at = new_app().run()
     assert not at.exception
     assert any(b.label == "Sign in with Google" for b in at.button) is configured
+
+
+def test_a_new_browser_session_resumes_from_the_session_cookie_only(monkeypatch):
+    import jwt
+
+    make_user()
+    token = sessions.start(db(), "ada")
+    key = accounts.load(config.auth_path())["cookie"]["key"]
+    old_style = jwt.encode({"username": "ada", "exp_date": 4102444800}, key, algorithm="HS256")  # the stauth cookie
+    browser = {"mini_crm_auth": old_style}
+    monkeypatch.setattr(auth, "_browser_cookies", lambda: dict(browser))
+    at = new_app().run()
+    assert _at_login(at), "the old streamlit-authenticator cookie logs nobody in"
+    browser[auth.COOKIE_NAME] = token
+    at = new_app().run()  # a new browser session presenting our cookie
+    assert not at.exception and [t.value for t in at.title] == ["Overview"]
+    assert at.session_state[auth.TOKEN_KEY] == token
+    browser[auth.COOKIE_NAME] = token[:-2] + "xx"  # a forged token
+    assert _at_login(new_app().run())
