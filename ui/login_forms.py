@@ -42,7 +42,6 @@ def _submit_login() -> None:
     if result.actor is None:
         _problems("crm-login", result.message)
     else:
-        st.session_state["crm-login-username"] = ""
         auth.signed_in(result)
 
 
@@ -61,7 +60,7 @@ def login_screen() -> None:
         st.success(state[auth.FLASH_KEY])
     if state.get(auth.NOTE_KEY):
         st.info(state[auth.NOTE_KEY])
-    with st.form("crm-login"):
+    with st.form("crm-login", clear_on_submit=True):
         st.subheader("Log in")
         st.text_input("Username", autocomplete="username", key="crm-login-username")
         st.text_input("Password", type="password", autocomplete="current-password", key="crm-login-password")
@@ -86,7 +85,7 @@ def _submit_change(form: str) -> None:
 
 
 def _password_form(form: str, current_label: str, primary: bool) -> None:
-    with st.form(form):
+    with st.form(form, clear_on_submit=True):
         st.text_input(current_label, type="password", autocomplete="current-password", key=f"{form}-current")
         st.text_input("New password", type="password", autocomplete="new-password", key=f"{form}-new",
                       help=f"At least {accounts.MIN_PASSWORD_LENGTH} characters.")
