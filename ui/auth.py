@@ -23,7 +23,7 @@ USER_KEY = "_crm_user"
 MUST_CHANGE_KEY = "_crm_must_change"
 VIA_KEY = "_crm_via"
 COOKIE_READ_KEY = "_crm_cookie_read"
-SET_COOKIE_KEY = "_crm_set_cookie"
+COOKIE_EXPIRES_KEY = "_crm_cookie_expires"  # (token, expiry) the cookie is written with
 DELETE_COOKIE_KEY = "_crm_delete_cookie"
 FLASH_KEY = "_crm_flash"  # a success line for the login screen ("You are logged out.")
 NOTE_KEY = "_crm_login_note"  # why a session ended (idle, an admin, a changed account)
@@ -63,7 +63,6 @@ def signed_in(result: login.LoginResult) -> None:
     state = st.session_state
     state[TOKEN_KEY], state[USER_KEY] = result.token, result.actor
     state[MUST_CHANGE_KEY] = result.must_change_password
-    state[SET_COOKIE_KEY] = result.token
     state.pop(DELETE_COOKIE_KEY, None)
     state.pop(FLASH_KEY, None)
     state.pop(NOTE_KEY, None)
@@ -71,7 +70,7 @@ def signed_in(result: login.LoginResult) -> None:
 
 def _forget(note: str | None = None, flash: str | None = None) -> None:
     state = st.session_state
-    for key in (TOKEN_KEY, USER_KEY, MUST_CHANGE_KEY, VIA_KEY, SET_COOKIE_KEY):
+    for key in (TOKEN_KEY, USER_KEY, MUST_CHANGE_KEY, VIA_KEY, COOKIE_EXPIRES_KEY):
         state.pop(key, None)
     state[DELETE_COOKIE_KEY] = True
     if note:
@@ -133,10 +132,10 @@ def require_login() -> CurrentUser:
     if not router.is_routed():  # a page started on its own (deep link before any navigation): frame it
         router.main()
         st.stop()
-    write_cookie()
     user = current_user()
     if user is not None:
         return user
+    _delete_cookie_if_asked()
     _, middle, _ = st.columns([1, 2, 1])
     with middle:
         if pending_user() is not None:
@@ -156,20 +155,31 @@ def require_role(*roles: str) -> CurrentUser:
     return user
 
 
-def write_cookie() -> None:
-    """Set or delete the session cookie in the browser when a login or logout asked for it (a full run)."""
-    state = st.session_state
-    token, delete = state.pop(SET_COOKIE_KEY, None), state.pop(DELETE_COOKIE_KEY, False)
-    if not token and not delete:
+def keep_cookie() -> None:
+    """Write the session cookie in the browser (the router calls this once in every logged-in run).
+
+    The cookie component stays on the page with the same arguments, so the browser sets the cookie once;
+    drawing it in every run means a run cut short by a quick click cannot leave the browser without it.
+    """
+    state, token = st.session_state, session_token()
+    if token is None:
         return
-    runs = state[_COOKIE_RUNS] = state.get(_COOKIE_RUNS, 0) + 1
-    if token:
+    held = state.get(COOKIE_EXPIRES_KEY)
+    if held is None or held[0] != token:
         expires = datetime.now(timezone.utc) + timedelta(days=COOKIE_DAYS)
-        _cookie_component(method="set", cookie=COOKIE_NAME, value=token, key=f"crm-cookie-{runs}", default=False,
-                          options={"path": "/", "expires": expires.isoformat(), "sameSite": "strict"})
-    else:
-        for n, name in enumerate((COOKIE_NAME, *OLD_COOKIE_NAMES)):
-            _cookie_component(method="delete", cookie=name, key=f"crm-cookie-{runs}-{n}", default=False)
+        held = state[COOKIE_EXPIRES_KEY] = (token, expires.isoformat())
+    with st.sidebar:
+        _cookie_component(method="set", cookie=COOKIE_NAME, value=token, key="crm-cookie-set", default=False,
+                          options={"path": "/", "expires": held[1], "sameSite": "strict"})
+
+
+def _delete_cookie_if_asked() -> None:
+    """Delete the session cookie (and the old re-login cookie) after a logout or an ended session."""
+    if not st.session_state.pop(DELETE_COOKIE_KEY, False):
+        return
+    runs = st.session_state[_COOKIE_RUNS] = st.session_state.get(_COOKIE_RUNS, 0) + 1
+    for n, name in enumerate((COOKIE_NAME, *OLD_COOKIE_NAMES)):
+        _cookie_component(method="delete", cookie=name, key=f"crm-cookie-delete-{runs}-{n}", default=False)
 
 
 def log_out() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui.auth import check_session, logout_button, require_login
+from ui.auth import check_session, keep_cookie, logout_button, require_login
 from ui.login_forms import password_popover
 from ui.sidebar import workspace_badge
 from ui.widgets import show_flash
@@ -62,6 +62,7 @@ def main() -> None:
         workspace_badge(user)
         password_popover()
         logout_button()
+        keep_cookie()
         show_flash()
         navigation.run()
     finally:
