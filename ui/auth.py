@@ -158,11 +158,12 @@ def require_role(*roles: str) -> CurrentUser:
 def keep_cookie() -> None:
     """Write the session cookie in the browser (the router calls this once in every logged-in run).
 
-    The cookie component stays on the page with the same arguments, so the browser sets the cookie once;
-    drawing it in every run means a run cut short by a quick click cannot leave the browser without it.
+    After a login the cookie component stays on the page with the same arguments, so the browser sets the
+    cookie once; drawing it in every run means a run cut short by a quick click cannot leave the browser
+    without it. A browser session that arrived with this token's cookie draws nothing (no extra rerun).
     """
     state, token = st.session_state, session_token()
-    if token is None:
+    if token is None or _browser_cookies().get(COOKIE_NAME) == token:  # the browser came with it: nothing to do
         return
     held = state.get(COOKIE_EXPIRES_KEY)
     if held is None or held[0] != token:
