@@ -47,11 +47,9 @@ def _app(db: Path, auth: Path):
     from streamlit.testing.v1 import AppTest
 
     os.environ.update({"CRM_DB_PATH": str(db), "CRM_AUTH_PATH": str(auth), "CRM_DEMO": "0"})
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.session_state["authentication_status"] = True
-    at.session_state["username"] = "bench"
-    at.session_state["name"] = "Bench"
-    at.session_state["roles"] = ["admin"]
+    from tests.ui.conftest import seed_session  # a real account and server-side session, as after a login
+
+    at = seed_session(AppTest.from_file(str(ROOT / "app.py"), default_timeout=120), "bench", "admin")
     at.run()
     return at
 

@@ -45,6 +45,8 @@ class Check:
     session: Session | None
     ended: str | None = None
     message: str | None = None
+    username: str | None = None  # whose session it was, when it has ended
+    ended_now: bool = False  # this check ended it (idle or too old): log that once
 
 
 def token_hash(token: str) -> str:
@@ -113,7 +115,8 @@ def check(store: Store, token: str | None, now: datetime | None = None) -> Check
         if reason:
             _end(store, "token_hash = ?", [digest], reason, at)
     if ended_at is not None or reason:
-        return Check(None, reason, END_MESSAGES.get(reason, END_MESSAGES[LOGGED_OUT]).format(minutes=minutes))
+        return Check(None, reason, END_MESSAGES.get(reason, END_MESSAGES[LOGGED_OUT]).format(minutes=minutes),
+                     username, ended_now=ended_at is None)
     if at - seen >= TOUCH_EVERY:
         store.write(lambda cur: cur.execute("UPDATE auth_sessions SET last_seen = ? WHERE token_hash = ?",
                                             [at, digest]), data=False)
@@ -129,8 +132,11 @@ def end(store: Store, token: str | None, reason: str = LOGGED_OUT, now: datetime
 
 
 def end_user_sessions(store: Store, username: str, reason: str = ENDED_BY_ADMIN,
-                      now: datetime | None = None) -> int:
-    """End every live session of a user (an admin's "End sessions", a disabled or deleted account); how many."""
+                      now: datetime | None = None, keep: str | None = None) -> int:
+    """End every live session of a user (an admin's "End sessions", a disabled account) but `keep`'s; how many."""
+    if keep:
+        return _end(store, "username = ? AND token_hash <> ?", [username, token_hash(keep)], reason,
+                    now or utc_now())
     return _end(store, "username = ?", [username], reason, now or utc_now())
 
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui.auth import current_user, logout_button, remember_login, require_login
+from ui.auth import check_session, keep_cookie, logout_button, require_login
+from ui.login_forms import password_popover
 from ui.sidebar import workspace_badge
 from ui.widgets import show_flash
 
@@ -53,15 +54,17 @@ def main() -> None:
     """Log in, build the navigation for the user's role, draw the sidebar, run the chosen page."""
     _local.active = True
     try:
-        # Logged out: register the pages hidden (a deep link survives the login) and show the login.
-        if current_user() is None:
+        # Check the session once per run. Logged out: register the pages hidden (a deep link survives the
+        # login) and show the login.
+        if check_session() is None:
             st.navigation(_sections(is_admin=True), position="hidden")
         user = require_login()
-        remember_login()
         navigation = st.navigation(_sections("admin" in user.roles))
         st.sidebar.markdown(_HIDE_GRID_DOWNLOAD, unsafe_allow_html=True)
         workspace_badge(user)
+        password_popover()
         logout_button()
+        keep_cookie()
         show_flash()
         navigation.run()
     finally:

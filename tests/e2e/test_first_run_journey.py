@@ -57,6 +57,7 @@ def test_setup_login_search_profile_download_logout(app_server, page):
 
     page.reload()
     page.get_by_role("heading", name="Zelda Quartermain").first.wait_for()  # a rerun may briefly show the old one too
+    page.get_by_role("button", name="Log out").wait_for()  # the sidebar may still be arriving after the heading
     assert page.get_by_role("button", name="Log out").count() == 1, "the login cookie survives a reload"
 
     page.get_by_role("button", name="Log out").click()

@@ -1,13 +1,17 @@
 """AppTest helpers: run the real app.py, create the admin, log in, open pages."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
+import bcrypt
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from crm_core import accounts, config
+from crm_core import accounts, config, sessions
+from crm_core.store import open_store
+from ui import auth
 
 PASSWORD = "correct horse battery"
 TIMEOUT = 60
@@ -35,15 +39,40 @@ def new_app() -> AppTest:
     return AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
 
 
+@contextmanager
+def cheap_bcrypt():
+    """Hash with bcrypt's lowest cost meanwhile: test accounts then check their password in ~1 ms, not ~250."""
+    real = bcrypt.gensalt
+    bcrypt.gensalt = lambda rounds=4, prefix=b"2b": real(rounds=4, prefix=prefix)
+    try:
+        yield
+    finally:
+        bcrypt.gensalt = real
+
+
 def make_user(username: str = "ada", role: str = "admin") -> str:
-    """Create an account directly in the credentials file (kept if it exists)."""
-    if username in accounts.load(config.auth_path())["credentials"]["usernames"]:
+    """Create an account directly in the credentials file (kept if it exists, with its role set to `role`)."""
+    path = config.auth_path()
+    users = accounts.load(path)["credentials"]["usernames"]
+    if username in users:
+        if users[username].get("roles") != [role]:  # tests may sign the same name in with another role
+            accounts._change(path, lambda cfg: cfg["credentials"]["usernames"][username].update(roles=[role]))
         return username
-    if not accounts.has_accounts(config.auth_path()) and role == "admin":
-        return accounts.create_first_admin(config.auth_path(), username, "Ada Admin",
-                                           f"{username}@example.com", PASSWORD)
-    return accounts.create_user(config.auth_path(), username, username.title(), f"{username}@example.com",
-                                PASSWORD, role=role)
+    with cheap_bcrypt():
+        if not users and role == "admin":
+            return accounts.create_first_admin(path, username, "Ada Admin", f"{username}@example.com", PASSWORD)
+        return accounts.create_user(path, username, username.title(), f"{username}@example.com", PASSWORD,
+                                    role=role)
+
+
+def seed_session(at: AppTest, username: str = "ada", role: str = "admin") -> AppTest:
+    """Create the account if needed and a real server-side session, and hand its token to the app's session
+    state the way a login does (the app then resumes it on every run, as in the browser)."""
+    make_user(username, role)
+    token = sessions.start(open_store(config.db_path()), username, "password", "AppTest")
+    at.session_state[auth.TOKEN_KEY] = token
+    at.session_state[auth.COOKIE_READ_KEY] = True
+    return at
 
 
 def log_in(at: AppTest, username: str = "ada", password: str = PASSWORD) -> AppTest:

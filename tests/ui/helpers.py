@@ -1,7 +1,8 @@
 """Helpers for the page tests: a quick signed-in session, buttons by label, the workspace and captions.
 
-Real logins (bcrypt, the login form) are covered by test_login_and_guards.py; most page tests here seed
-the session the way a successful login leaves it, which keeps each AppTest run well under a second.
+Real logins (bcrypt, the login form) are covered by test_login_and_guards.py; most page tests here start a
+real server-side session and hand its token to the app the way a successful login does (the app resumes it
+on every run), which keeps each AppTest run well under a second.
 A few tests per file still go through the real login (`logged_in_app`).
 """
 from __future__ import annotations
@@ -13,19 +14,15 @@ from streamlit.testing.v1 import AppTest
 
 from crm_core import config, workspace
 from crm_core.store import Store
-from tests.ui.conftest import new_app, open_page
+from tests.ui.conftest import new_app, open_page, seed_session
 from ui.text import literal
 
 CAPTION_RE = re.compile(r"^([\d,]+) (\w+?)s? match · page ([\d,]+) of ([\d,]+)$")
 
 
 def signed_in(role: str = "admin", username: str = "ada") -> AppTest:
-    """app.py run once with the session state a login by `username` (with `role`) leaves behind."""
-    at = new_app()
-    at.session_state["authentication_status"] = True
-    at.session_state["username"] = username
-    at.session_state["name"] = username.title()
-    at.session_state["roles"] = [role]
+    """app.py run once, logged in as `username` with `role` through a real server-side session."""
+    at = seed_session(new_app(), username, role)
     at.run()
     assert not at.exception
     return at

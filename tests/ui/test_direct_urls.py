@@ -15,7 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from crm_core.permissions import ROLES
-from tests.ui.conftest import ROOT, make_user, new_app, open_page, texts
+from tests.ui.conftest import ROOT, make_user, new_app, open_page, seed_session, texts
 from tests.ui.helpers import signed_in
 
 PAGES = sorted(f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py"))
@@ -86,11 +86,7 @@ def test_a_page_a_role_may_not_use_is_not_offered(page, role):
 
 @pytest.mark.parametrize("page, role", _cases(allowed=False))
 def test_a_deep_link_to_a_page_a_role_may_not_use_lands_on_the_default_page(page, role):
-    at = AppTest.from_file(str(ROOT / page), default_timeout=60)
-    at.session_state["authentication_status"] = True
-    at.session_state["username"] = f"{role}-user"
-    at.session_state["name"] = "Someone"
-    at.session_state["roles"] = [role]
+    at = seed_session(AppTest.from_file(str(ROOT / page), default_timeout=60), f"{role}-user", role)
     at.run()
     assert not at.exception, at.exception
     assert [t.value for t in at.title] == ["Overview"]
@@ -101,9 +97,11 @@ def _page_under_the_router(path: str) -> None:
     import runpy
 
     from ui import router
+    from ui.auth import check_session
 
     router._local.active = True
     try:
+        check_session()  # what the router does first in every run
         runpy.run_path(path, run_name="__main__")
     finally:
         router._local.active = False
@@ -112,11 +110,7 @@ def _page_under_the_router(path: str) -> None:
 @pytest.mark.parametrize("page, role", _cases(allowed=False))
 def test_the_page_guard_shows_only_the_refusal(page, role):
     script = AppTest.from_function(_page_under_the_router, args=(str(ROOT / page),), default_timeout=60)
-    script.session_state["authentication_status"] = True
-    script.session_state["username"] = f"{role}-user"
-    script.session_state["name"] = "Someone"
-    script.session_state["roles"] = [role]
-    at = script.run()
+    at = seed_session(script, f"{role}-user", role).run()
     assert not at.exception, at.exception
     allowed = " or ".join(_guard(page))
     assert len(at.error) == 1 and at.error[0].value.startswith(f"This page is for {allowed} accounts"), at.error

@@ -55,4 +55,3 @@ def test_logout_returns_to_login():
     next(b for b in at.button if b.label == "Log out").click().run()
     assert "You are logged out." in texts(at)
     assert any(b.label == "Log in" for b in at.button)
-

@@ -8,7 +8,7 @@ from crm_core import accounts, audit, config, login_throttle, sessions
 from crm_core.audit import AuditFilter
 from crm_core.permissions import Actor, PermissionDenied
 from crm_core.services import users
-from tests.ui.conftest import PASSWORD, make_user, texts
+from tests.ui.conftest import PASSWORD, make_user, seed_session, texts
 from tests.ui.helpers import button, db, errors, page, table, toasts
 
 PAGE = "pages/users.py"
@@ -231,18 +231,8 @@ def _users_page_as_routed():
 
 
 def _signed_in_as(at, username: str, role: str):
-    """Sign the app in the way tests/ui/helpers.signed_in does (a real session once the helpers start one)."""
-    from tests.ui import conftest
-
-    seed = getattr(conftest, "seed_session", None)
-    if seed is not None:
-        return seed(at, username, role)
-    make_user(username, role)
-    at.session_state["authentication_status"] = True
-    at.session_state["username"] = username
-    at.session_state["name"] = username.title()
-    at.session_state["roles"] = [role]
-    return at
+    """Sign the app in as tests/ui/helpers.signed_in does: an account and a real server-side session."""
+    return seed_session(at, username, role)
 
 
 @pytest.mark.parametrize("role", ["marketer", "analyst"])
