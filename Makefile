@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8501
+TEST_WORKERS ?= 2
 DEPS   := $(VENV)/.deps-installed
 
 .PHONY: run test deps browser bench clean
@@ -11,8 +12,11 @@ run: $(DEPS)
 	$(PY) -m crm_core prepare
 	$(PY) -m streamlit run app.py --server.port $(PORT)
 
+# Core and page tests in parallel processes (each test has its own workspace files), then the browser
+# journeys one at a time (each starts its own `streamlit run`; in parallel they would compete for the CPU).
 test: $(DEPS) browser
-	$(PY) -m pytest
+	$(PY) -m pytest --ignore=tests/e2e -n $(TEST_WORKERS)
+	$(PY) -m pytest tests/e2e
 
 deps: $(DEPS)
 

@@ -11,6 +11,7 @@ from crm_core import accounts, config, login, oauth_login
 from crm_core.validation import ValidationError
 from ui import auth
 from ui.state import get_store
+from ui.text import plain_md
 
 _PROBLEMS = "_crm_form_problems"  # form key -> the sentences to show under it in this run
 _DONE = "_crm_form_done"  # form key of a form that just succeeded
@@ -98,8 +99,8 @@ def _password_form(form: str, current_label: str, primary: bool) -> None:
 def must_change_screen(user) -> None:
     """The only screen of a user whose password an admin reset: choose a new one (or log out)."""
     st.title("Choose a new password")
-    st.caption(f"Logged in as {user.name} ({user.username}). An admin set a temporary password for this account; "
-               "choose your own to continue.")
+    st.caption(f"Logged in as {plain_md(user.name)} ({plain_md(user.username)}). An admin set a temporary "
+               "password for this account; choose your own to continue.")
     _password_form("crm-must-change", "Temporary password", primary=True)
     st.button("Log out", key="crm-logout-must-change", on_click=auth.log_out)
 

@@ -13,6 +13,7 @@ from crm_core.permissions import ROLE_LABELS, ROLES, Actor, PermissionDenied
 from crm_core.services import users
 from crm_core.services import workspace as workspace_services
 from crm_core.store import Store
+from ui.text import plain_md
 from ui.widgets import run_save
 
 ROLE_HELP = "\n\n".join(ROLE_LABELS[r] for r in ROLES)
@@ -160,7 +161,7 @@ def _delete_section(store: Store, user: Actor, auth_path: Path, account: account
     with st.form(f"user-delete-{account.username}"):
         st.markdown("**Delete the account**")
         st.caption("Deleting cannot be undone; the audit log keeps what the user did. Disabling keeps the account.")
-        sure = st.checkbox(f"Yes, delete the account {account.username}",
+        sure = st.checkbox(f"Yes, delete the account {plain_md(account.username)}",
                            key=f"user-delete-sure-{account.username}")
         submitted = st.form_submit_button("Delete user", type="primary")
     if submitted and not sure:

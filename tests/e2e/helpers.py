@@ -50,6 +50,9 @@ def log_in(page, username: str = "ada", password: str = PASSWORD) -> None:
         except Exception:  # noqa: BLE001 - retried once, then the second wait raises
             if attempt:
                 raise
+    # the session cookie is written by a component after the login run: a reload or typed address before it
+    # lands would show the login form again
+    page.wait_for_function("() => document.cookie.includes('mini_crm_session=')", timeout=30_000)
     idle(page)
 
 
