@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import bcrypt
 import pytest
 
 from crm_core import store as store_module
@@ -40,3 +41,10 @@ def fake_openai(monkeypatch: pytest.MonkeyPatch):
 def store(tmp_path: Path) -> Store:
     """An empty, migrated workspace (no demo data)."""
     return store_module.open_store(tmp_path / "crm.duckdb")
+
+
+@pytest.fixture
+def fast_bcrypt(monkeypatch: pytest.MonkeyPatch):
+    """Cheap bcrypt salts for tests that create accounts (the work factor is checked in test_accounts.py)."""
+    real = bcrypt.gensalt
+    monkeypatch.setattr(bcrypt, "gensalt", lambda rounds=4, prefix=b"2b": real(rounds=4, prefix=prefix))

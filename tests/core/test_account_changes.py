@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import threading
 
-import bcrypt
 import pytest
 
 from crm_core import accounts
@@ -12,10 +11,7 @@ from crm_core.validation import ValidationError
 PASSWORD = "correct horse battery"
 
 
-@pytest.fixture(autouse=True)
-def fast_bcrypt(monkeypatch):
-    real = bcrypt.gensalt
-    monkeypatch.setattr(bcrypt, "gensalt", lambda rounds=4, prefix=b"2b": real(rounds=4, prefix=prefix))
+pytestmark = pytest.mark.usefixtures("fast_bcrypt")
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-import bcrypt
 import pytest
 
 from crm_core import accounts, login, login_throttle, sessions
@@ -15,11 +14,7 @@ OTHER = "another long password"
 T0 = datetime(2026, 11, 2, 9, 0, 0)
 
 
-@pytest.fixture(autouse=True)
-def fast_bcrypt(monkeypatch):
-    """Cheap salts keep these tests quick (the cost factor is not what they check)."""
-    real = bcrypt.gensalt
-    monkeypatch.setattr(bcrypt, "gensalt", lambda rounds=4, prefix=b"2b": real(rounds=4, prefix=prefix))
+pytestmark = pytest.mark.usefixtures("fast_bcrypt")
 
 
 @pytest.fixture

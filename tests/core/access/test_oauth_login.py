@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import bcrypt
 import pytest
 
 from crm_core import accounts, login, oauth_login, sessions
@@ -14,10 +13,7 @@ NOW = datetime(2026, 11, 2, 9, 0, 0)
 OFF = OAuthSettings()
 
 
-@pytest.fixture(autouse=True)
-def fast_bcrypt(monkeypatch):
-    real = bcrypt.gensalt
-    monkeypatch.setattr(bcrypt, "gensalt", lambda rounds=4, prefix=b"2b": real(rounds=4, prefix=prefix))
+pytestmark = pytest.mark.usefixtures("fast_bcrypt")
 
 
 @pytest.fixture

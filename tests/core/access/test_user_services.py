@@ -5,7 +5,6 @@ import csv
 import io
 from datetime import datetime, timedelta
 
-import bcrypt
 import pytest
 
 from crm_core import accounts, audit, login_throttle, sessions
@@ -22,11 +21,7 @@ MARK = Actor("mark", "Mark Marketer", ("marketer",))
 ANN = Actor("ann", "Ann Analyst", ("analyst",))
 
 
-@pytest.fixture(autouse=True)
-def fast_bcrypt(monkeypatch):
-    """Cheap salts keep the tests quick (the work factor is tested in test_accounts.py)."""
-    real = bcrypt.gensalt
-    monkeypatch.setattr(bcrypt, "gensalt", lambda rounds=4, prefix=b"2b": real(rounds=4, prefix=prefix))
+pytestmark = pytest.mark.usefixtures("fast_bcrypt")
 
 
 @pytest.fixture
