@@ -1,6 +1,8 @@
 """Browser journey: open the RFM grid, hover a cell, save the Lost group as a segment and open it."""
 from __future__ import annotations
 
+from playwright.sync_api import expect
+
 from tests.e2e.conftest import shot
 from tests.e2e.helpers import create_admin, idle, log_in
 
@@ -13,7 +15,7 @@ def test_rfm_grid_and_save_a_group_as_a_segment(app_server, page):
     page.get_by_role("heading", name="RFM", exact=True).wait_for()
     heatmap = page.locator(".js-plotly-plot").first
     heatmap.wait_for()
-    assert "Champions" in heatmap.inner_text()  # cell labels are drawn
+    expect(heatmap).to_contain_text("Champions")  # cell labels are drawn (Plotly draws them after the frame)
     box = heatmap.locator(".nsewdrag").first.bounding_box()
     page.mouse.move(box["x"] + box["width"] * 0.9, box["y"] + box["height"] * 0.1)  # R 5, F 5
     page.wait_for_selector(".hoverlayer .hovertext")
