@@ -4,7 +4,6 @@ from __future__ import annotations
 import fcntl
 import os
 import re
-import secrets
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -22,8 +21,6 @@ from crm_core.validation import ValidationError, as_sentence, normalize_email, u
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_BYTES = 72  # bcrypt ignores anything past 72 bytes, so longer passwords are refused
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,31}$")
-COOKIE_NAME = "mini_crm_auth"
-COOKIE_EXPIRY_DAYS = 7
 _THREAD_LOCK = threading.Lock()
 # Compared against when a username does not exist, so an unknown name costs as long as a wrong password.
 _DUMMY_HASH = bcrypt.hashpw(b"no such account", bcrypt.gensalt(rounds=12)).decode("ascii")
@@ -48,14 +45,14 @@ class Account:
 
 
 def load(path: str | Path) -> dict[str, Any]:
-    """The credentials config ({'credentials': {'usernames': {...}}, 'cookie': {...}}), empty if absent."""
+    """The credentials config ({'credentials': {'usernames': {...}}}), empty if absent (streamlit-authenticator's
+    file format; a `cookie` section older files hold is kept as it is and read by nothing)."""
     target = Path(path)
     if not target.exists():
-        return {"credentials": {"usernames": {}}, "cookie": {}}
+        return {"credentials": {"usernames": {}}}
     with open(target, encoding="utf-8") as handle:
         config = yaml.safe_load(handle) or {}
     config.setdefault("credentials", {}).setdefault("usernames", {})
-    config.setdefault("cookie", {})
     return config
 
 
@@ -150,10 +147,6 @@ def create_user(path: str | Path, username: str, name: str, email: str, password
             "password": hash_password(password), "roles": [role], "disabled": False,
             "must_change_password": bool(must_change_password), "created_at": utc_now().isoformat(timespec="seconds"),
         }
-        if not config["cookie"].get("key"):
-            config["cookie"] = {
-                "name": COOKIE_NAME, "key": secrets.token_hex(32), "expiry_days": COOKIE_EXPIRY_DAYS,
-            }
         created.append(user)
 
     _change(path, change)

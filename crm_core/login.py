@@ -43,7 +43,7 @@ class Resumed:
 
 def actor_of(account: Account) -> Actor:
     """The actor of a logged-in account (its role as the accounts file says now)."""
-    return Actor(account.username, account.name, account.roles or (account.role,))
+    return Actor(account.username, account.name, account.roles)
 
 
 _ACCOUNTS_SEEN: dict[str, tuple[tuple, dict[str, Account]]] = {}  # path -> (file stamp, accounts by username)
@@ -102,7 +102,7 @@ def resume(store: Store, auth_path: str | Path, token: str | None, now: datetime
     check = sessions.check(store, token, now)
     if check.session is None:
         if check.ended_now and check.ended == sessions.IDLE and check.username:
-            account = accounts.get_account(auth_path, check.username)
+            account = current_account(auth_path, check.username)
             audit.record(store, check.username, account.role if account else None, "auth.session_expired",
                          object_kind="user", object_name=check.username,
                          details={"idle_minutes": sessions.idle_minutes(store)}, at=now)

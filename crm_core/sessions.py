@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import polars as pl
 
 from crm_core.store import Store
-from crm_core.validation import utc_now
+from crm_core.validation import ValidationError, utc_now
 
 IDLE_KEY = "session_idle_minutes"  # workspace_meta: minutes without activity before a session ends
 DEFAULT_IDLE_MINUTES = 60
@@ -54,9 +54,15 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+_IDLE_SQL = "(SELECT value FROM workspace_meta WHERE key = ?)"  # bound to IDLE_KEY
+
+
 def idle_minutes(store: Store) -> int:
     """Minutes without activity before a session ends (Settings; default 60)."""
-    raw = store.scalar("SELECT value FROM workspace_meta WHERE key = ?", [IDLE_KEY])
+    return _idle(store.scalar(f"SELECT {_IDLE_SQL}", [IDLE_KEY]))
+
+
+def _idle(raw: str | None) -> int:
     try:
         return min(max(int(raw), MIN_IDLE_MINUTES), MAX_IDLE_MINUTES) if raw else DEFAULT_IDLE_MINUTES
     except ValueError:
@@ -66,8 +72,8 @@ def idle_minutes(store: Store) -> int:
 def set_idle_minutes(store: Store, minutes: int) -> int:
     """Store the idle limit after checking its range; returns it. (Callers check the admin role.)"""
     if not isinstance(minutes, int) or not MIN_IDLE_MINUTES <= minutes <= MAX_IDLE_MINUTES:
-        raise ValueError(f"The idle time must be a whole number of minutes from {MIN_IDLE_MINUTES} "
-                         f"to {MAX_IDLE_MINUTES:,} (7 days).")
+        raise ValidationError({"minutes": f"The idle time must be a whole number of minutes from {MIN_IDLE_MINUTES} "
+                                          f"to {MAX_IDLE_MINUTES:,} (7 days)."})
     store.write(lambda cur: cur.execute("INSERT OR REPLACE INTO workspace_meta VALUES (?, ?)",
                                         [IDLE_KEY, str(minutes)]), data=False)
     return minutes
@@ -101,12 +107,12 @@ def check(store: Store, token: str | None, now: datetime | None = None) -> Check
         return Check(None)
     at = now or utc_now()
     digest = token_hash(token)
-    rows = store.rows("SELECT username, via, created_at, last_seen, ended_at, end_reason FROM auth_sessions "
-                      "WHERE token_hash = ?", [digest])
+    rows = store.rows(f"SELECT username, via, created_at, last_seen, ended_at, end_reason, {_IDLE_SQL} "
+                      "FROM auth_sessions WHERE token_hash = ?", [IDLE_KEY, digest])  # one read per rerun
     if not rows:
         return Check(None)
-    username, via, created, seen, ended_at, reason = rows[0]
-    minutes = idle_minutes(store)
+    username, via, created, seen, ended_at, reason, raw_idle = rows[0]
+    minutes = _idle(raw_idle)
     if ended_at is None:
         if at - seen > timedelta(minutes=minutes):
             reason = IDLE

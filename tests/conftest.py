@@ -1,6 +1,7 @@
 """Shared fixtures: every test gets its own workspace file and credentials file."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import bcrypt
@@ -43,8 +44,19 @@ def store(tmp_path: Path) -> Store:
     return store_module.open_store(tmp_path / "crm.duckdb")
 
 
-@pytest.fixture
-def fast_bcrypt(monkeypatch: pytest.MonkeyPatch):
-    """Cheap bcrypt salts for tests that create accounts (the work factor is checked in test_accounts.py)."""
+@contextmanager
+def cheap_bcrypt():
+    """Hash with bcrypt's lowest cost meanwhile: test accounts then check their password in ~1 ms, not ~250."""
     real = bcrypt.gensalt
-    monkeypatch.setattr(bcrypt, "gensalt", lambda rounds=4, prefix=b"2b": real(rounds=4, prefix=prefix))
+    bcrypt.gensalt = lambda rounds=4, prefix=b"2b": real(rounds=4, prefix=prefix)
+    try:
+        yield
+    finally:
+        bcrypt.gensalt = real
+
+
+@pytest.fixture
+def fast_bcrypt():
+    """Cheap bcrypt salts for a test that creates accounts (the work factor is checked in test_accounts.py)."""
+    with cheap_bcrypt():
+        yield

@@ -6,12 +6,11 @@ import streamlit as st
 
 from crm_core.ai.client import check_connection
 from crm_core.ai.config import MAX_TIMEOUT, MIN_TIMEOUT, MODES, AiConfig, load_config
-from crm_core.permissions import Actor, PermissionDenied
+from crm_core.permissions import Actor
 from crm_core.services import workspace as workspace_services
 from crm_core.store import Store
-from crm_core.validation import ValidationError
 from ui.text import plain_md
-from ui.widgets import flash
+from ui.widgets import run_save
 
 _CHECK = "ai-check"
 KEY_SOURCES = {"environment": "set, from the environment variable OPENAI_API_KEY",
@@ -43,18 +42,10 @@ def _form(config: AiConfig, store: Store, user: Actor) -> None:
                                   value=float(config.timeout), step=1.0,
                                   help="After this long without an answer the offline engine answers instead.")
         if st.form_submit_button("Save AI settings", type="primary"):
-            try:
-                workspace_services.save_ai_settings(store, user, mode, base_url, model, timeout)
-            except ValidationError as exc:
-                for message in exc.errors.values():
-                    st.error(plain_md(message))
-                return
-            except PermissionDenied as exc:
-                st.error(str(exc))
-                return
-            st.session_state.pop(_CHECK, None)
-            flash("AI settings saved")
-            st.rerun()
+            if run_save(lambda: workspace_services.save_ai_settings(store, user, mode, base_url, model, timeout),
+                        "AI settings saved"):
+                st.session_state.pop(_CHECK, None)
+                st.rerun()
 
 
 def ai_settings_panel(store: Store, user: Actor) -> None:

@@ -3,13 +3,13 @@ sessions and the idle limit. Every change goes through crm_core.services.users (
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import polars as pl
 import streamlit as st
 
 from crm_core import accounts, sessions
-from crm_core.permissions import ROLE_LABELS, ROLES, Actor, PermissionDenied
+from crm_core.permissions import ROLE_LABELS, ROLES, Actor
 from crm_core.services import users
 from crm_core.services import workspace as workspace_services
 from crm_core.store import Store
@@ -22,15 +22,6 @@ PASSWORD_HELP = (f"At least {accounts.MIN_PASSWORD_LENGTH} characters and at mos
                  "password when they next log in.")
 _ADD_FORM = "_users_add_form"  # bumped after a user is added, so the next form starts empty
 _SELECTED = "users-selected"
-
-
-def attempt(action: Callable[[], Any], success: str) -> Any:
-    """Run a service call; show a refusal or a problem as a message (never a traceback); toast on success."""
-    try:
-        return run_save(action, success)
-    except PermissionDenied as exc:
-        st.error(str(exc), icon=":material/lock:")
-        return None
 
 
 def _done(result: Any) -> None:
@@ -75,7 +66,7 @@ def add_user_form(store: Store, user: Actor, auth_path: Path) -> None:
             confirm = c2.text_input("Repeat the temporary password", type="password", key=f"user-add-confirm-{number}")
             submitted = st.form_submit_button("Add user", type="primary")
     if submitted:
-        created = attempt(lambda: users.create_user(store, user, auth_path, username, name, email, role, password,
+        created = run_save(lambda: users.create_user(store, user, auth_path, username, name, email, role, password,
                                                     confirm),
                           "User added: they must choose their own password when they first log in")
         if created is not None:
@@ -122,7 +113,7 @@ def _edit_form(store: Store, user: Actor, auth_path: Path, account: accounts.Acc
                             format_func=str.capitalize, help=ROLE_HELP, key=f"user-edit-role-{account.username}")
         submitted = st.form_submit_button("Save changes")
     if submitted:
-        _done(attempt(lambda: users.update_user(store, user, auth_path, account.username, name, email, role),
+        _done(run_save(lambda: users.update_user(store, user, auth_path, account.username, name, email, role),
                       "Account saved"))
 
 
@@ -130,15 +121,15 @@ def _status_and_sessions(store: Store, user: Actor, auth_path: Path, account: ac
     c1, c2 = st.columns(2)
     if account.disabled:
         if c1.button("Enable account", key=f"user-enable-{account.username}", icon=":material/lock_open:"):
-            _done(attempt(lambda: users.enable_user(store, user, auth_path, account.username),
+            _done(run_save(lambda: users.enable_user(store, user, auth_path, account.username),
                           "Account enabled: the user can log in again"))
     elif c1.button("Disable account", key=f"user-disable-{account.username}", icon=":material/block:",
                    help="The user can no longer log in; their open sessions end at once"):
-        _done(attempt(lambda: users.disable_user(store, user, auth_path, account.username),
+        _done(run_save(lambda: users.disable_user(store, user, auth_path, account.username),
                       "Account disabled and its sessions ended"))
     if c2.button("End sessions", key=f"user-end-{account.username}", icon=":material/logout:",
                  help="Log this user out everywhere; they can log in again"):
-        _done(attempt(lambda: users.end_sessions(store, user, auth_path, account.username), "Sessions ended"))
+        _done(run_save(lambda: users.end_sessions(store, user, auth_path, account.username), "Sessions ended"))
 
 
 def _reset_form(store: Store, user: Actor, auth_path: Path, account: accounts.Account) -> None:
@@ -153,7 +144,7 @@ def _reset_form(store: Store, user: Actor, auth_path: Path, account: accounts.Ac
                                 key=f"user-reset-confirm-{account.username}")
         submitted = st.form_submit_button("Set temporary password")
     if submitted:
-        _done(attempt(lambda: users.reset_password(store, user, auth_path, account.username, temporary, confirm),
+        _done(run_save(lambda: users.reset_password(store, user, auth_path, account.username, temporary, confirm),
                       "Temporary password set: the user must change it at their next login"))
 
 
@@ -167,7 +158,7 @@ def _delete_section(store: Store, user: Actor, auth_path: Path, account: account
     if submitted and not sure:
         st.error("Tick the confirmation box first: deleting an account cannot be undone.")
     elif submitted:
-        if attempt(lambda: users.delete_user(store, user, auth_path, account.username), "Account deleted") is not None:
+        if run_save(lambda: users.delete_user(store, user, auth_path, account.username), "Account deleted") is not None:
             st.session_state.pop(_SELECTED, None)
             st.rerun()
 
@@ -187,13 +178,14 @@ def sessions_table(store: Store, user: Actor, auth_path: Path) -> None:
         "user_agent": st.column_config.TextColumn("Browser"),
     })
     per_user = live.group_by("username").len().sort("username")
-    st.caption(f"{live.height:,} live sessions of {per_user.height:,} users")
+    st.caption(f"{live.height:,} live session{'s' if live.height != 1 else ''} of {per_user.height:,} "
+               f"user{'s' if per_user.height != 1 else ''}")
     for username, count in per_user.iter_rows():
         c1, c2 = st.columns([3, 1], vertical_alignment="center")
         c1.text(f"{username}: {count} session{'s' if count != 1 else ''}"
                 + (" (including this one)" if username == user.username else ""))
         if c2.button("End sessions", key=f"sessions-end-{username}", icon=":material/logout:"):
-            _done(attempt(lambda u=username: users.end_sessions(store, user, auth_path, u),
+            _done(run_save(lambda u=username: users.end_sessions(store, user, auth_path, u),
                           f"Sessions of {username} ended"))
 
 
@@ -210,4 +202,4 @@ def idle_setting(store: Store, user: Actor) -> None:
                                        f"{sessions.MAX_IDLE_MINUTES // (24 * 60)} days")
         submitted = st.form_submit_button("Save idle timeout")
     if submitted:
-        _done(attempt(lambda: workspace_services.set_idle_minutes(store, user, int(minutes)), f"Idle timeout: {int(minutes)} minutes"))
+        _done(run_save(lambda: workspace_services.set_idle_minutes(store, user, int(minutes)), f"Idle timeout: {int(minutes)} minutes"))

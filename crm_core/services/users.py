@@ -38,10 +38,6 @@ def _name(auth_path: str | Path, username: str) -> str | None:
     return found.name if found else None
 
 
-def _key(username: str) -> str:
-    return (username or "").strip().lower()
-
-
 def _not_yourself(actor: Actor, username: str, what: str) -> None:
     if actor is not None and actor.username == username:
         raise ValidationError({"username": f"You cannot {what} your own account: ask another admin."})
@@ -55,12 +51,8 @@ def _when(text: str | None) -> datetime | None:
 
 
 def last_logins(store: Store) -> dict[str, object]:
-    """Each username's latest login (a session start or a logged-in audit entry), for the users table."""
-    rows = store.rows(
-        "SELECT username, max(logged_in) FROM (SELECT username, created_at AS logged_in FROM auth_sessions "
-        "UNION ALL SELECT username, occurred_at FROM audit_log WHERE action = ? AND outcome = ?) GROUP BY username",
-        ["auth.login", audit.OK])
-    return {username: at for username, at in rows}
+    """Each username's latest login (every login, by password or Google, starts a session), for the users table."""
+    return dict(store.rows("SELECT username, max(created_at) FROM auth_sessions GROUP BY username"))
 
 
 def list_users(store: Store, actor: Actor | None, auth_path: str | Path) -> pl.DataFrame:
@@ -80,8 +72,8 @@ def list_users(store: Store, actor: Actor | None, auth_path: str | Path) -> pl.D
 def create_user(store: Store, actor: Actor | None, auth_path: str | Path, username: str, name: str, email: str,
                 role: str, password: str, confirm: str | None = None) -> str:
     """Add an account with a temporary password the user must change at first login; returns the username."""
-    with audited(store, actor, "user.create", object_id=_key(username), object_name=(name or "").strip(),
-                 role=role, email=(email or "").strip()) as note:
+    with audited(store, actor, "user.create", object_id=login_throttle.username_key(username),
+                 object_name=(name or "").strip(), role=role, email=(email or "").strip()) as note:
         created = accounts.create_user(auth_path, username, name, email, password, role=role, confirm=confirm,
                                        must_change_password=True)
         note.object_id = created

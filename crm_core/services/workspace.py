@@ -12,7 +12,6 @@ from crm_core.audit import audited
 from crm_core.backup import BackupResult
 from crm_core.permissions import Actor
 from crm_core.store import Store
-from crm_core.validation import ValidationError
 
 WRAPS = {
     "crm_core.ai.config": ("save_settings",),
@@ -34,10 +33,7 @@ def set_idle_minutes(store: Store, actor: Actor | None, minutes: int) -> int:
     """Change how long a session may stay idle before it ends (admins); returns the minutes kept."""
     with audited(store, actor, "settings.change", object_name="Session idle time",
                  before=sessions.idle_minutes(store)) as note:
-        try:
-            kept = sessions.set_idle_minutes(store, minutes)
-        except ValueError as exc:  # out of range: a message for the form, not a traceback
-            raise ValidationError({"minutes": str(exc)}) from None
+        kept = sessions.set_idle_minutes(store, minutes)
         note.details["minutes"] = kept
     return kept
 

@@ -9,17 +9,20 @@ import yaml
 
 from crm_core import accounts
 from crm_core.validation import ValidationError
+from tests.conftest import cheap_bcrypt
 
 PASSWORD = "correct horse battery"
 REAL_COST = {"test_hashes_use_a_strong_work_factor"}
 
 
 @pytest.fixture(autouse=True)
-def fast_bcrypt(request, monkeypatch):
+def cheap_salts(request):
     """Cheap salts keep the suite quick; REAL_COST tests keep bcrypt's default work factor."""
-    if request.node.name not in REAL_COST:
-        real = bcrypt.gensalt
-        monkeypatch.setattr(bcrypt, "gensalt", lambda rounds=4, prefix=b"2b": real(rounds=4, prefix=prefix))
+    if request.node.name in REAL_COST:
+        yield
+        return
+    with cheap_bcrypt():
+        yield
 
 
 @pytest.fixture
@@ -50,13 +53,12 @@ def test_first_admin_is_written_with_a_bcrypt_hash(auth):
     assert not [p for p in auth.parent.iterdir() if p.name.startswith(".auth-")]  # no temp file left
 
 
-def test_cookie_key_is_created_once(auth):
+def test_no_cookie_secret_is_written(auth):
+    """Logins use server-side sessions: the file holds no re-login cookie key that could sign a cookie."""
     _admin(auth)
-    cookie = accounts.load(auth)["cookie"]
-    assert cookie["name"] == accounts.COOKIE_NAME and len(cookie["key"]) == 64
     accounts.create_user(auth, "analyst1", "Bob", "bob@example.com", PASSWORD, role="analyst")
-    assert accounts.load(auth)["cookie"]["key"] == cookie["key"]
     assert set(accounts.load(auth)["credentials"]["usernames"]) == {"admin", "analyst1"}
+    assert "cookie" not in yaml.safe_load(auth.read_text(encoding="utf-8"))
 
 
 def test_second_first_admin_is_refused(auth):

@@ -1,16 +1,15 @@
 """AppTest helpers: run the real app.py, create the admin, log in, open pages."""
 from __future__ import annotations
 
-from contextlib import contextmanager
 from pathlib import Path
 
-import bcrypt
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from crm_core import accounts, config, sessions
 from crm_core.store import open_store
+from tests.conftest import cheap_bcrypt
 from ui import auth
 
 PASSWORD = "correct horse battery"
@@ -37,17 +36,6 @@ def fresh_streamlit_caches():
 def new_app() -> AppTest:
     """An AppTest of app.py (not yet run)."""
     return AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-
-
-@contextmanager
-def cheap_bcrypt():
-    """Hash with bcrypt's lowest cost meanwhile: test accounts then check their password in ~1 ms, not ~250."""
-    real = bcrypt.gensalt
-    bcrypt.gensalt = lambda rounds=4, prefix=b"2b": real(rounds=4, prefix=prefix)
-    try:
-        yield
-    finally:
-        bcrypt.gensalt = real
 
 
 def make_user(username: str = "ada", role: str = "admin") -> str:

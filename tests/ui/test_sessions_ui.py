@@ -138,7 +138,7 @@ def test_a_new_browser_session_resumes_from_the_session_cookie_only(monkeypatch)
 
     make_user()
     token = sessions.start(db(), "ada")
-    key = accounts.load(config.auth_path())["cookie"]["key"]
+    key = "the key an older credentials file held"
     old_style = jwt.encode({"username": "ada", "exp_date": 4102444800}, key, algorithm="HS256")  # the stauth cookie
     browser = {"mini_crm_auth": old_style}
     monkeypatch.setattr(auth, "_browser_cookies", lambda: dict(browser))
