@@ -10,7 +10,7 @@ DEPS   := $(VENV)/.deps-installed
 
 run: $(DEPS)
 	$(PY) -m crm_core prepare
-	$(PY) -m streamlit run app.py --server.port $(PORT)
+	$(PY) -m streamlit run server.py --server.port $(PORT)
 
 # Core and page tests in parallel processes (each test has its own workspace files), then the browser
 # journeys one at a time (each starts its own `streamlit run`; in parallel they would compete for the CPU).

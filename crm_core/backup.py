@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from crm_core import export, stats
 from crm_core.store import Store
 from crm_core.validation import utc_now
+from crm_core.integrations import tables as integration_tables
 from crm_core.workspace import EMPTIED_KEY
 
 FORMAT, FORMAT_VERSION = "mini-crm-backup", 1
@@ -30,8 +31,10 @@ APP_VERSION: str | None = None  # the project has no release numbers yet
 DERIVED = ("customer_stats", "customer_facts", "customer_days", "customer_recent_days", "facts_values",
            "customer_items", "facts_state")
 # Access records stay with the workspace file they guard: logins, failed logins and the audit log.
-INTERNAL = ("write_tokens", "schema_migrations", "auth_sessions", "login_failures", "audit_log")
-INTERNAL_SEQUENCES = ("audit_ids",)  # numbers the audit log, which stays with its file
+# API keys and webhook endpoints belong to this installation, as the logins do.
+INTERNAL = ("write_tokens", "schema_migrations", "auth_sessions", "login_failures", "audit_log",
+            *integration_tables.INTERNAL_TABLES)
+INTERNAL_SEQUENCES = ("audit_ids", *integration_tables.INTERNAL_SEQUENCES)  # these stay with their file
 # Rows a table keeps to itself: the write and data versions count this workspace's own writes.
 KEPT_APART = {"workspace_meta": "key NOT IN ('write_version', 'data_version')"}
 # What "empty" means for a restore: none of these tables has a row.

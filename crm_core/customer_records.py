@@ -11,6 +11,7 @@ import polars as pl
 
 from crm_core.store import Store
 from crm_core.validation import (
+    ConflictError,
     NotFoundError,
     ValidationError,
     as_sentence,
@@ -119,7 +120,7 @@ def _check_unique(cur: duckdb.DuckDBPyConnection, values: dict[str, Any], exclud
         if rows:
             errors[key] = f"Another customer ({rows[0][1]}, #{rows[0][0]}) already has this {label}."
     if errors:
-        raise ValidationError(errors)
+        raise ConflictError(errors)
 
 
 def create_customer(store: Store, data: CustomerInput) -> int:

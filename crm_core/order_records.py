@@ -11,6 +11,7 @@ import polars as pl
 from crm_core import stats
 from crm_core.store import Store
 from crm_core.validation import (
+    ConflictError,
     NotFoundError,
     ValidationError,
     as_sentence,
@@ -127,7 +128,7 @@ def _check(cur: duckdb.DuckDBPyConnection, values: dict[str, Any], exclude_id: i
         "SELECT 1 FROM orders WHERE external_id = ? AND id IS DISTINCT FROM ?",
         params=[values["external_id"], exclude_id],
     ).fetchall():
-        raise ValidationError({"external_id": "Another order already has this order number."})
+        raise ConflictError({"external_id": "Another order already has this order number."})
 
 
 def _write_items(cur: duckdb.DuckDBPyConnection, order_id: int, items: list[dict[str, Any]]) -> None:

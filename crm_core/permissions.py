@@ -113,6 +113,10 @@ ACTIONS: dict[str, Action] = _table(
     Action("user.end_sessions", ADMINS, "end other users' sessions", "user"),
     Action("audit.view", ADMINS, "read the audit log", "audit"),
     Action("audit.export", ADMINS, "export the audit log", "audit"),
+    # integrations: API keys (a key acts with its own role) and outgoing webhooks
+    Action("apikey.view", ADMINS, "see the API keys", "api_key"),
+    Action("apikey.create", ADMINS, "create API keys", "api_key"),
+    Action("apikey.revoke", ADMINS, "revoke API keys", "api_key"),
 )
 
 # Events the login code records for everyone (not permissions: nobody is refused them).

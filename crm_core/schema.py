@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from crm_core.campaigns.tables import CAMPAIGNS
+from crm_core.integrations.tables import INTEGRATIONS
 from crm_core.migration import Migration
 
 
@@ -364,4 +365,4 @@ ACCESS = Migration(
 )
 
 MIGRATIONS: tuple[Migration, ...] = (INITIAL, IMPORTS, SEGMENTS, FAST_IMPORT_STORAGE, CAMPAIGNS,
-                                      SEGMENT_FACTS, SIMULATED_ORDERS, ACCESS)
+                                      SEGMENT_FACTS, SIMULATED_ORDERS, ACCESS, INTEGRATIONS)

@@ -18,6 +18,10 @@ class ValidationError(ValueError):
         super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
 
 
+class ConflictError(ValidationError):
+    """Input that clashes with a record already there (a taken e-mail or number); `errors` says which field."""
+
+
 class NotFoundError(LookupError):
     """The record asked for does not exist (any more)."""
 

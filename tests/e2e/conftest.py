@@ -3,14 +3,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.app_server import AppServer
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "screenshots"
@@ -34,52 +31,6 @@ def chromium_path() -> str:
             pytest.fail(message)
         pytest.skip(message)
     return path
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class AppServer:
-    """A `streamlit run app.py` process on a free localhost port with its own workspace files."""
-
-    def __init__(self, workdir: Path):
-        self.workdir = workdir
-        self.port = _free_port()
-        self.url = f"http://localhost:{self.port}"
-        env = {**os.environ, "CRM_DB_PATH": str(workdir / "crm.duckdb"),
-               "CRM_AUTH_PATH": str(workdir / "auth.yaml"), "CRM_DEMO_CUSTOMERS": "300",
-               "CRM_DEMO_ORDERS": "3000"}
-        self.log = open(workdir / "server.log", "w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
-             "--server.headless", "true", "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-        )
-        self._wait_healthy()
-
-    def _wait_healthy(self, timeout: float = 60) -> None:
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited early: {(self.workdir / 'server.log').read_text()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as resp:
-                    if resp.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.3)
-        raise RuntimeError("streamlit did not become healthy in time")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
 
 
 @pytest.fixture

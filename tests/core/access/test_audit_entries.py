@@ -70,6 +70,8 @@ OBJECTS = {
     "workspace.empty": lambda s, shop, r, was: (None, "crm.duckdb"),
     "workspace.backup": lambda s, shop, r, was: (None, "backup.zip"),
     "workspace.restore": lambda s, shop, r, was: (None, "template-backup.zip"),
+    "apikey.create": lambda s, shop, r, was: (r[0].id, "shop sync"),
+    "apikey.revoke": lambda s, shop, r, was: (r.id, "old sync"),
 }
 
 

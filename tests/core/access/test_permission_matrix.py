@@ -16,6 +16,8 @@ from crm_core.exports.centre import ExportRequest
 from crm_core.ingest.mapping import suggest_mapping
 from crm_core.order_records import OrderInput
 from crm_core.permissions import ACTIONS, ADMIN, ANALYST, MARKETER, PermissionDenied
+from crm_core.integrations import api_keys
+from crm_core.services import api_keys as api_key_services
 from crm_core.services import ai, campaigns, exports, imports, records, segments, workspace
 from tests.core.access.shop import ACTORS, Shop, audit_rows, build, copy_of, fingerprint, sniffed
 
@@ -104,7 +106,13 @@ CASES: dict[str, Case] = {
                              writes=lambda tmp: tmp / "b" / "backup.zip"),
     "workspace.restore": Case(lambda s, a, shop, tmp: workspace.restore_backup(s, a, shop.backup_zip),
                               ("customers", "orders"), setup=lambda s, shop: backup.empty_workspace(s)),
+    "apikey.create": Case(lambda s, a, shop, tmp: api_key_services.create_key(s, a, "shop sync", "marketer"),
+                          ("api_keys",)),
+    "apikey.revoke": Case(lambda s, a, shop, tmp: api_key_services.revoke_key(
+        s, a, s.scalar("SELECT max(id) FROM api_keys")), ("api_keys",),
+        setup=lambda s, shop: api_keys.create_key(s, "old sync", "analyst", "setup")),
 }
+READ_ONLY = {"user.view", "apikey.view"}  # checked, not audited: see test_lists_are_for_admins_only
 ROLES = [ADMIN, MARKETER, ANALYST, None]
 
 
@@ -116,9 +124,19 @@ def template(tmp_path_factory) -> tuple[Path, Shop]:
 def test_every_action_has_a_case_here_or_in_the_user_services_matrix():
     from tests.core.access.test_user_services import CALLS
 
-    user_keys = {key for key, _ in CALLS.values()} | {"user.view"}  # user.view: test_users_list_is_for_admins_only
-    assert set(CASES) == {k for k in ACTIONS if not k.startswith(("user.", "audit."))}
-    assert set(CASES) | user_keys == set(ACTIONS)
+    user_keys = {key for key, _ in CALLS.values()}
+    assert set(CASES) == {k for k in ACTIONS if not k.startswith(("user.", "audit.")) and k not in READ_ONLY}
+    assert set(CASES) | user_keys | READ_ONLY == set(ACTIONS)
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda r: r or "logged-out")
+def test_lists_are_for_admins_only(role, template, tmp_path):
+    store, actor = copy_of(template[0], tmp_path), ACTORS[role]
+    if role == ADMIN:
+        assert api_key_services.list_keys(store, actor).columns[:3] == ["id", "name", "prefix"]
+    else:
+        with pytest.raises(PermissionDenied):
+            api_key_services.list_keys(store, actor)
 
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r or "logged-out")
