@@ -45,6 +45,7 @@ def _sections(is_admin: bool) -> dict:
     if is_admin:
         sections["Admin"] = [
             page("users.py", title="Users & audit", icon=":material/manage_accounts:", url_path="users"),
+            page("integrations.py", title="API & webhooks", icon=":material/api:", url_path="integrations"),
             page("settings.py", title="Settings", icon=":material/settings:", url_path="settings"),
         ]
     return sections
