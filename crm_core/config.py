@@ -46,3 +46,9 @@ def demo_on_first_start() -> bool:
 def delivery_worker_enabled() -> bool:
     """Whether the app delivers campaigns in a background thread (env CRM_DELIVERY_WORKER=0 turns it off)."""
     return os.environ.get("CRM_DELIVERY_WORKER", "1") not in ("0", "false", "no")
+
+
+def api_cors_origins() -> tuple[str, ...]:
+    """Web origins allowed to call the API from a browser (env CRM_API_CORS_ORIGINS, comma-separated; none by default)."""
+    raw = os.environ.get("CRM_API_CORS_ORIGINS", "")
+    return tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())

@@ -2,7 +2,10 @@
 rate limits and their headers, and the OpenAPI document and reference page."""
 from __future__ import annotations
 
-from tests.api.conftest import error_of
+import requests
+
+from tests.api.conftest import error_of, make_keys
+from tests.app_server import AppServer
 
 
 def test_a_key_says_who_it_is(api):
@@ -59,3 +62,18 @@ def test_no_cors_headers_by_default(api):
     assert "access-control-allow-origin" not in {k.lower() for k in answer.headers}
     answer = api.get("/me", "marketer", headers={"Origin": "http://evil.example"})
     assert "access-control-allow-origin" not in {k.lower() for k in answer.headers}
+
+
+def test_cors_allows_only_the_named_origins(tmp_path):
+    keys = make_keys(tmp_path / "crm.duckdb", {"web": ("analyst", 1000)})
+    server = AppServer(tmp_path, {"CRM_DEMO": "0", "CRM_API_CORS_ORIGINS": "https://shop.example"})
+    try:
+        url = f"{server.url}/api/v1/me"
+        ok = requests.options(url, headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "GET",
+                                            "Access-Control-Request-Headers": "authorization"}, timeout=30)
+        assert ok.headers.get("access-control-allow-origin") == "https://shop.example"
+        other = requests.get(url, headers={"Origin": "https://evil.example", "Authorization": f"Bearer {keys['web']}"},
+                             timeout=30)
+        assert other.status_code == 200 and "access-control-allow-origin" not in other.headers
+    finally:
+        server.stop()
