@@ -6,7 +6,7 @@ import sys
 import time
 from typing import Sequence
 
-from crm_core import campaign_cli, config, export_cli, import_cli, segment_cli, workspace
+from crm_core import api_key_cli, campaign_cli, config, export_cli, import_cli, segment_cli, workspace
 from crm_core.permissions import command_line_actor
 from crm_core.services import workspace as workspace_service
 from crm_core.campaigns.model import TransitionError
@@ -28,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     import_cli.add_commands(sub)
     segment_cli.add_commands(sub)
     campaign_cli.add_commands(sub)
+    api_key_cli.add_commands(sub)
     return parser
 
 
@@ -66,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return campaign_cli.run_campaign(store, args)
         if args.command == "worker":
             return campaign_cli.run_worker(store, args)
+        if args.command == "api-key":
+            return api_key_cli.run(store, args)
         if args.command == "backup":
             return export_cli.run_backup(store, args)
         if args.command == "restore":
