@@ -1,7 +1,7 @@
 """API & webhooks (admins): API keys for other systems, and where to find the API's reference."""
 import streamlit as st
 
-from ui.api_keys_view import keys_table, new_key_form
+from ui.api_keys_view import keys_table, new_key_form, new_secret
 from ui.auth import require_role
 from ui.state import get_store
 
@@ -14,5 +14,6 @@ st.caption("Other systems reach this workspace over HTTP at `/api/v1` on this sa
 keys_tab, = st.tabs(["API keys"], key="integrations-tabs", on_change="rerun")
 if keys_tab.open:
     with keys_tab:
+        new_secret()
         keys_table(store, user)
         new_key_form(store, user)

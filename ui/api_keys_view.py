@@ -26,11 +26,11 @@ def keys_table(store: Store, user: Actor) -> None:
                 "a messaging vendor): its role limits what it can do, exactly as for a person.")
         return
     st.dataframe(table, hide_index=True, width="stretch", key="api-keys-table",
-                 column_order=("name", "prefix", "role", "state", "rate_limit", "ai_rate_limit", "created_by",
-                               "created_at", "expires_at", "last_used_at", "revoked_at"),
+                 column_order=("name", "state", "role", "prefix", "expires_at", "last_used_at", "rate_limit",
+                               "ai_rate_limit", "created_by", "created_at", "revoked_at"),
                  column_config={
                      "name": "Name", "prefix": st.column_config.TextColumn("Key starts", help="mcrm_<this>_…"),
-                     "role": "Role", "state": "State",
+                     "role": "Role", "state": st.column_config.TextColumn("State", width=80),
                      "rate_limit": st.column_config.NumberColumn("Requests/min"),
                      "ai_rate_limit": st.column_config.NumberColumn("AI requests/min"),
                      "created_by": "Made by",
@@ -60,13 +60,17 @@ def _expiry(choice: str, on: date | None) -> datetime | None:
     return datetime.combine(date.today() + timedelta(days=days), time(23, 59))
 
 
-def new_key_form(store: Store, user: Actor) -> None:
-    """The "New API key" form, and the new key's secret once it is made (shown this once)."""
+def new_secret() -> None:
+    """A key made on the previous run: its secret, shown this once."""
     made = st.session_state.pop(_NEW_SECRET, None)
     if made:
         st.success(f"Key **{plain_md(made[0])}** made. Copy it now: it is shown only this once and is stored "
                    "only as a hash. Send it as `Authorization: Bearer <key>`.")
         st.code(made[1], language=None)
+
+
+def new_key_form(store: Store, user: Actor) -> None:
+    """The "New API key" form (the secret appears through `new_secret` on the next run)."""
     number = st.session_state.get(_FORM, 0)
     with st.expander("New API key", icon=":material/key:", expanded=False):
         with st.form(f"api-key-form-{number}"):
