@@ -3,6 +3,8 @@ hand: the strict preview of any rule format, creating a segment from any format 
 key's name), a segment's members page by page, its summary, the campaign history's pages, and taken names."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from crm_core.campaigns.editing import CampaignInput, create_campaign
@@ -28,7 +30,8 @@ def shop(store):
 
 
 def _audit(store) -> list[dict]:
-    return store.frame("SELECT username, role, action, outcome, object_id, details FROM audit_log ORDER BY id").to_dicts()
+    return store.frame("SELECT username, role, action, outcome, object_id, details FROM audit_log "
+                       "ORDER BY id").to_dicts()
 
 
 def test_preview_rules_reads_any_format_and_refuses_a_rule_with_any_bad_part(shop):
@@ -88,3 +91,17 @@ def test_campaign_history_pages_newest_first_and_taken_names_conflict(shop):
     assert campaign_history(store, 5, 3).is_empty()
     with pytest.raises(ConflictError):
         create_campaign(store, CampaignInput(name="c1", segment_id=segment_id, channel="sms", template="Hi"))
+
+
+@pytest.mark.parametrize("rules, message", [
+    ([[None, Decimal("1.5")]], 'not [null, "1.5"]'),  # JSON numbers reach the importers as Decimal from the API
+    ({"groups": [Decimal("2.5")]}, 'not "2.5"'),
+    ({"id": "root", "logic": "and", "rules": 5}, '"rules" is a list'),
+    ({"field": "signup_date", "operator": ">=", "value": "0001-01-01"}, "out of range"),
+    ({"field": "signup_date", "operator": "<=", "value": "9999-12-31"}, "out of range"),
+])
+def test_odd_foreign_rules_are_refused_with_a_message_not_a_crash(shop, rules, message):
+    store, _ = shop
+    with pytest.raises(RuleError) as caught:
+        preview_rules(store, rules, AS_OF)
+    assert message in str(caught.value)
