@@ -12,6 +12,7 @@ MB = 1024 * 1024
 DEFAULT_MAX_BODY = 1 * MB
 BULK_MAX_BODY = 64 * MB
 PREFIX = "/api/v1"
+MAX_PAGE = 1_000_000  # keeps (page - 1) * per_page a number SQL's OFFSET takes
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,8 @@ def endpoint(method: str, path: str, summary: str, tag: str, **options: Any) -> 
 
 def page_params(default: int = 50, most: int = 500) -> tuple[Param, ...]:
     """The `page` and `per_page` query parameters every list shares."""
-    return (Param("page", {"type": "integer", "minimum": 1, "default": 1}, "Page number, from 1."),
+    return (Param("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
+                  "Page number, from 1."),
             Param("per_page", {"type": "integer", "minimum": 1, "maximum": most, "default": default},
                   f"Items per page (at most {most})."))
 

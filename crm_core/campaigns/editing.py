@@ -13,7 +13,7 @@ from crm_core.campaigns.templates import Template, TemplateError, TemplateVar, p
 from crm_core.segments.catalog import Catalog, load_catalog
 from crm_core.segments.rules import RuleError, dumps, parse_rules
 from crm_core.store import Store
-from crm_core.validation import NotFoundError, ValidationError, utc_now
+from crm_core.validation import ConflictError, NotFoundError, ValidationError, utc_now
 
 NAME_LIMIT = 100
 DESCRIPTION_LIMIT = 2_000
@@ -167,7 +167,7 @@ def _name_clash(cur, name: str, campaign_id: int | None) -> None:
     clash = cur.sql("SELECT name FROM campaigns WHERE lower(name) = lower(?) AND id IS DISTINCT FROM ?",
                     params=[name, campaign_id]).fetchall()
     if clash:
-        raise ValidationError({"name": f"A campaign named '{clash[0][0]}' already exists; choose another name."})
+        raise ConflictError({"name": f"A campaign named '{clash[0][0]}' already exists; choose another name."})
 
 
 def create_campaign(store: Store, data: CampaignInput, user: str | None = None) -> int:

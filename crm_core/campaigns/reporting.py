@@ -7,6 +7,8 @@ from typing import Any
 
 import polars as pl
 
+from crm_core.campaigns.editing import get_campaign
+from crm_core.campaigns.model import Campaign
 from crm_core.store import Store
 
 MESSAGE_STATUSES = ("queued", "sending", "sent", "delivered", "opened", "clicked", "failed", "cancelled")
@@ -59,7 +61,7 @@ def delivery_counts(store: Store, campaign_id: int) -> DeliveryCounts:
     return DeliveryCounts(*(int(v or 0) for v in row))
 
 
-def campaign_history(store: Store, limit: int = 500) -> pl.DataFrame:
+def campaign_history(store: Store, limit: int = 500, offset: int = 0) -> pl.DataFrame:
     """Campaigns newest first, with audience, delivery counts and rates, status, who launched it and when."""
     return store.frame(f"""
         WITH counts AS (SELECT m.campaign_id, {_COUNTS} FROM messages m GROUP BY m.campaign_id)
@@ -73,7 +75,17 @@ def campaign_history(store: Store, limit: int = 500) -> pl.DataFrame:
                c.scheduled_at, c.launched_by, c.launched_at, c.finished_at, c.created_by, c.created_at
         FROM campaigns c LEFT JOIN counts k ON k.campaign_id = c.id LEFT JOIN segments sg ON sg.id = c.segment_id
         ORDER BY coalesce(c.launched_at, c.scheduled_at, c.created_at) DESC, c.id DESC
-        LIMIT ?""", [int(limit)])
+        LIMIT ? OFFSET ?""", [int(limit), max(0, int(offset))])
+
+
+def count_campaigns(store: Store) -> int:
+    """How many campaigns there are (the history's length)."""
+    return int(store.scalar("SELECT count(*) FROM campaigns") or 0)
+
+
+def campaign_report(store: Store, campaign_id: int) -> tuple[Campaign, DeliveryCounts]:
+    """A campaign as stored with the live counts of its messages; NotFoundError when there is none."""
+    return get_campaign(store, campaign_id), delivery_counts(store, campaign_id)
 
 
 def _log_filter(campaign_id: int, status: str | None, search: str | None) -> tuple[str, dict[str, Any]]:

@@ -111,7 +111,8 @@ class _Mapper:
 
     def condition(self, item: Any, path: tuple[int, ...]) -> dict | None:
         if not isinstance(item, dict) or "field" not in item:
-            self.problems.append(Problem(path, f"expected a condition with a field, not {json.dumps(item)[:80]}"))
+            shown = json.dumps(item, default=str)[:80]  # numbers arrive as Decimal from the API
+            self.problems.append(Problem(path, f"expected a condition with a field, not {shown}"))
             return None
         key = self.field(item["field"])
         if key is None:
@@ -131,10 +132,13 @@ class _Mapper:
         if op in ("after-1", "before+1"):  # >= / <= on a date: inclusive of that day
             try:
                 day = date.fromisoformat(str(value)[:10])
+                op, value = op[:-2], (day + timedelta(days=-1 if op == "after-1" else 1)).isoformat()
             except ValueError:
                 self.problems.append(Problem(path, f"{spec.label} needs a date written YYYY-MM-DD, not {value!r}"))
                 return None
-            op, value = op[:-2], (day + timedelta(days=-1 if op == "after-1" else 1)).isoformat()
+            except OverflowError:  # the first or the last day there is
+                self.problems.append(Problem(path, f"{spec.label}: {value!r} is out of range"))
+                return None
         if op in ("in", "not_in") and isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]
         out = {"field": key, "op": op}
@@ -159,7 +163,7 @@ def _groups(data: dict, mapper: _Mapper) -> dict:
     for g, group in enumerate(data.get("groups") if isinstance(data.get("groups"), list) else []):
         if not isinstance(group, dict) or not isinstance(group.get("conditions", []), list):
             mapper.problems.append(Problem((g,), f"expected a group with a list of conditions, not "
-                                                 f"{json.dumps(group)[:80]}"))
+                                                 f"{json.dumps(group, default=str)[:80]}"))
             continue
         inner = _joined(group.get("operator", group.get("logic")), "and")
         if not inner:
@@ -175,7 +179,9 @@ def _tree(data: dict, mapper: _Mapper, path: tuple[int, ...] = ()) -> dict:
     if not match:
         mapper.problems.append(Problem(path, f"the logic {data.get('logic')!r} is neither AND nor OR"))
     rules = []
-    for i, item in enumerate(data.get("rules") or []):
+    if not isinstance(data.get("rules") or [], list):
+        mapper.problems.append(Problem(path, "a tree's \"rules\" is a list of conditions and trees"))
+    for i, item in enumerate(data.get("rules") if isinstance(data.get("rules"), list) else []):
         if isinstance(item, dict) and "rules" in item:
             rules.append(_tree(item, mapper, path + (i,)))
         elif (c := mapper.condition(item, path + (i,))) is not None:

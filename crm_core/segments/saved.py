@@ -10,10 +10,11 @@ import polars as pl
 
 from crm_core.segments.catalog import Catalog, load_catalog
 from crm_core.segments.compiler import Compiler, compile_rule
+from crm_core.segments.describe import describe
 from crm_core.segments.preview import members_query, today
 from crm_core.segments.rules import Condition, Group, RuleError, dumps, parse_lenient, parse_rules, walk
 from crm_core.store import Store
-from crm_core.validation import NotFoundError, ValidationError, utc_now
+from crm_core.validation import ConflictError, NotFoundError, ValidationError, utc_now
 
 NAME_LIMIT = 100
 DESCRIPTION_LIMIT = 2_000
@@ -98,7 +99,7 @@ def save_segment(store: Store, name: str, rules: Any, description: str = "", as_
         clash = cur.sql("SELECT name FROM segments WHERE lower(name) = lower(?) AND id IS DISTINCT FROM ?",
                         params=[name, segment_id]).fetchall()
         if clash:
-            raise ValidationError({"name": f"A segment named '{clash[0][0]}' already exists; choose another name."})
+            raise ConflictError({"name": f"A segment named '{clash[0][0]}' already exists; choose another name."})
         if segment_id is None:
             return int(cur.sql("INSERT INTO segments (name, description, rules, as_of, created_by, created_at, "
                                "updated_by, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -243,3 +244,37 @@ def segment_members_query(store: Store, segment_id: int) -> tuple[str, dict[str,
     segment = get_segment(store, segment_id)
     catalog = load_catalog(store)
     return members_query(store, segment.tree(catalog), segment.as_of or today(), catalog)
+
+
+def segment_members(store: Store, segment_id: int, page: int = 1, page_size: int = 50) -> tuple[pl.DataFrame, int]:
+    """One page of a saved segment's members (the export's columns, by customer id) and how many there are."""
+    sql, params = segment_members_query(store, segment_id)
+    total = int(store.scalar(f"SELECT count(*) FROM ({sql})", params) or 0)
+    paging = {**params, "members_limit": max(1, int(page_size)),
+              "members_offset": max(0, (int(page) - 1) * int(page_size))}
+    rows = store.frame(f"SELECT * FROM ({sql}) ORDER BY id LIMIT $members_limit OFFSET $members_offset", paging)
+    return rows, total
+
+
+@dataclass(frozen=True)
+class SegmentSummary:
+    """A saved segment with its rule in words (None when the rule no longer works) and its last measured size."""
+
+    segment: SavedSegment
+    english: str | None
+    customers: int | None
+    share: float | None
+    measured_at: datetime | None
+
+
+def segment_summary(store: Store, segment_id: int) -> SegmentSummary:
+    """The saved segment, its rule in plain English and its latest recorded size; NotFoundError when it is gone."""
+    segment = get_segment(store, segment_id)
+    catalog = load_catalog(store)
+    try:
+        english = describe(segment.tree(catalog), catalog, segment.as_of)
+    except RuleError:
+        english = None
+    size = store.rows("SELECT arg_max(customers, measured_at), arg_max(customers / nullif(total_customers, 0), "
+                      "measured_at), max(measured_at) FROM segment_sizes WHERE segment_id = ?", [segment.id])[0]
+    return SegmentSummary(segment, english, None if size[0] is None else int(size[0]), size[1], size[2])

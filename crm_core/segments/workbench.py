@@ -8,8 +8,10 @@ from typing import Any
 
 from crm_core.segments.catalog import Catalog, load_catalog
 from crm_core.segments.describe import describe
+from crm_core.segments.foreign import to_canonical
 from crm_core.segments.preview import Preview, WaterfallStep, preview, readable, sample_frame, today, waterfall
-from crm_core.segments.rules import Condition, Group, Problem, RuleError, dumps, empty_groups, parse_lenient, walk
+from crm_core.segments.rules import (Condition, Group, Problem, RuleError, dumps, empty_groups, parse_lenient,
+                                    parse_rules, walk)
 from crm_core.segments.truth import MAX_LEAVES, audience, truth_table, waterfall_steps
 from crm_core.store import Store
 
@@ -59,6 +61,19 @@ def analyse(store: Store, data: Any, as_of: date | None = None, segment_id: int 
     except RuleError as exc:  # e.g. a saved segment used here refers back to this one
         return Analysis(root, dumps(root), tuple(problems), (), None, (), str(exc))
     return Analysis(root, dumps(root), tuple(problems), tuple(empty_groups(root)), result, steps)
+
+
+def preview_rules(store: Store, data: Any, as_of: date | None = None,
+                  sample_size: int = SAMPLE_SIZE) -> tuple[str, Analysis]:
+    """A rule in any accepted format, refused whole when any part is invalid (RuleError naming each place), then
+    previewed with its waterfall; also the name of the format recognised (the API's preview)."""
+    catalog = load_catalog(store)
+    canonical, kind = to_canonical(data, catalog)
+    parse_rules(canonical, catalog)  # strict: the editor's lenient reading would leave invalid parts out
+    analysis = analyse(store, canonical, as_of, catalog=catalog, sample_size=sample_size)
+    if analysis.error:  # from compiling: e.g. a saved segment it uses no longer works
+        raise RuleError([Problem((), analysis.error)])
+    return kind, analysis
 
 
 def _one_scan(store: Store, root: Group, as_of: date, catalog: Catalog,

@@ -11,6 +11,9 @@ from crm_core.analytics.rfm_segments import SavedRfmSegment
 from crm_core.audit import audited
 from crm_core.permissions import Actor
 from crm_core.segments import saved
+from crm_core.segments.catalog import load_catalog
+from crm_core.segments.foreign import to_canonical
+from crm_core.segments.rules import parse_rules, to_json
 from crm_core.store import Store
 
 WRAPS = {
@@ -32,6 +35,19 @@ def save_segment(store: Store, actor: Actor | None, name: str, rules: Any, descr
     with audited(store, actor, "segment.save", object_id=segment_id, object_name=(name or "").strip(),
                  new=segment_id is None, as_of=as_of) as note:
         note.object_id = saved.save_segment(store, name, rules, description, as_of, actor.username, segment_id)
+        note.details["customers"] = _size(store, note.object_id)
+    return note.object_id
+
+
+def create_segment(store: Store, actor: Actor | None, name: str, rules: Any, description: str = "",
+                   as_of: date | None = None) -> int:
+    """Create a saved segment from a rule in any accepted format (ours or another CRM's), stored canonical, as the
+    actor; a rule with any problem is refused whole (RuleError naming each place). Returns its id."""
+    with audited(store, actor, "segment.save", object_name=(name or "").strip(), new=True, as_of=as_of) as note:
+        catalog = load_catalog(store)
+        canonical, note.details["format"] = to_canonical(rules, catalog)
+        root = parse_rules(canonical, catalog)
+        note.object_id = saved.save_segment(store, name, to_json(root), description, as_of, actor.username)
         note.details["customers"] = _size(store, note.object_id)
     return note.object_id
 
