@@ -34,10 +34,14 @@ def dumps(value: Any) -> bytes:
     return json.dumps(plain(value), ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"The body is not valid JSON: {name} is not a JSON number.")
+
+
 def loads(body: bytes) -> Any:
     """Parse a JSON body; ValueError with a readable reason when it is not JSON (or not UTF-8)."""
     try:
-        return json.loads(body.decode("utf-8"), parse_float=Decimal)
+        return json.loads(body.decode("utf-8"), parse_float=Decimal, parse_constant=_no_constant)
     except UnicodeDecodeError as exc:
         raise ValueError("The body is not UTF-8 text.") from exc
     except json.JSONDecodeError as exc:

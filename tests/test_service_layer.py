@@ -12,7 +12,8 @@ import pytest
 import crm_core.services
 
 ROOT = Path(__file__).resolve().parents[1]
-UI_CODE = sorted((ROOT / "pages").glob("*.py")) + sorted((ROOT / "ui").rglob("*.py")) + [ROOT / "app.py"]
+UI_CODE = (sorted((ROOT / "pages").glob("*.py")) + sorted((ROOT / "ui").rglob("*.py")) + sorted((ROOT / "api").rglob("*.py"))
+           + [ROOT / "app.py", ROOT / "server.py"])
 
 
 def _service_modules():
