@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import logging
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from crm_core.integrations import webhooks
 from crm_core.store import Store
@@ -70,37 +70,31 @@ def signed_headers(secret: str, event: str, delivery_id: int, body: bytes, now: 
             "X-CRM-Signature": signature(secret, stamp, body)}
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):  # a redirect is an answer to record, not to follow
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirects)
-
-
 def http_post(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> PostResult:
-    """POST the body; the answer's status, or the error (timeout, refused connection, ...) in a few words."""
+    """POST the body (no redirect followed, no proxy); the answer's status, or the error in a few words."""
     started = time.perf_counter()
-    request = urllib.request.Request(url, data=body, headers=dict(headers), method="POST")
+    parts = urlsplit(url)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    kind = http.client.HTTPSConnection if parts.scheme.lower() == "https" else http.client.HTTPConnection
+    connection = kind(parts.hostname, parts.port, timeout=timeout)
 
     def took() -> int:
         return int((time.perf_counter() - started) * 1000)
 
     try:
-        with _OPENER.open(request, timeout=timeout) as answer:
-            answer.read(4096)
-            return PostResult(answer.status, None, took())
-    except urllib.error.HTTPError as exc:
-        return PostResult(exc.code, f"HTTP {exc.code} {exc.reason}"[:ERROR_LIMIT], took())
+        connection.request("POST", path, body=body, headers=dict(headers))
+        answer = connection.getresponse()
+        answer.read(4096)
+        error = None if 200 <= answer.status < 300 else f"HTTP {answer.status} {answer.reason}".strip()
+        return PostResult(answer.status, error and error[:ERROR_LIMIT], took())
     except TimeoutError:
         return PostResult(None, f"no answer within {timeout:g} s", took())
-    except urllib.error.URLError as exc:
-        reason = exc.reason
-        if isinstance(reason, TimeoutError):
-            return PostResult(None, f"no answer within {timeout:g} s", took())
-        return PostResult(None, f"could not connect: {reason}"[:ERROR_LIMIT], took())
+    except OSError as exc:
+        return PostResult(None, f"could not connect: {exc.strerror or exc}"[:ERROR_LIMIT], took())
     except Exception as exc:  # noqa: BLE001 - any other failure is recorded like a failed attempt
         return PostResult(None, f"{type(exc).__name__}: {exc}"[:ERROR_LIMIT], took())
+    finally:
+        connection.close()
 
 
 def backoff(attempts: int, base: float = BACKOFF_SECONDS) -> timedelta:
