@@ -10,6 +10,7 @@ import logging
 import secrets
 import threading
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -32,6 +33,11 @@ STATES = ("pending", "delivered", "failed")
 COLUMNS = ("id", "url", "description", "events", "secret", "active", "created_by", "created_at", "updated_by",
            "updated_at", "secret_rotated_at")
 WAKE = threading.Event()  # set when deliveries were queued: the dispatcher goes at once instead of at its next poll
+# Who subscribes to what, per open Store, read once and kept until an endpoint changes (every change goes through this
+# module, in the one process that holds the file): an event nobody wants then costs no query at all.
+_SUBSCRIPTIONS: "weakref.WeakKeyDictionary[Store, tuple[int, dict[str, tuple[int, ...]]]]" = weakref.WeakKeyDictionary()
+_GUARD = threading.Lock()
+_generation = 0
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,13 @@ class Endpoint:
     updated_by: str | None
     updated_at: datetime
     secret_rotated_at: datetime | None
+
+
+def _changed() -> None:
+    """An endpoint was added, changed or removed: read the subscriptions again at the next emit."""
+    global _generation
+    with _GUARD:
+        _generation += 1
 
 
 def _row(values: tuple) -> Endpoint:
@@ -119,7 +132,9 @@ def create_endpoint(store: Store, url: str, description: str | None, events: Ite
                            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                            [clean_url, text, chosen, new_secret(), bool(active), created_by, now, now]).fetchall()[0][0]
 
-    return get_endpoint(store, store.write(work, data=False))
+    endpoint_id = store.write(work, data=False)
+    _changed()
+    return get_endpoint(store, endpoint_id)
 
 
 def update_endpoint(store: Store, endpoint_id: int, url: str, description: str | None, events: Iterable[str],
@@ -131,6 +146,7 @@ def update_endpoint(store: Store, endpoint_id: int, url: str, description: str |
         "UPDATE webhook_endpoints SET url = ?, description = ?, events = ?, active = ?, updated_by = ?, updated_at = ? "
         "WHERE id = ?", [clean_url, text, chosen, bool(active), updated_by, now or utc_now(), int(endpoint_id)]),
         data=False)
+    _changed()
     return get_endpoint(store, endpoint_id)
 
 
@@ -155,6 +171,7 @@ def delete_endpoint(store: Store, endpoint_id: int) -> Endpoint:
         cur.execute("DELETE FROM webhook_endpoints WHERE id = ?", [gone.id])
 
     store.write(work, data=False)
+    _changed()
     return gone
 
 
@@ -217,10 +234,22 @@ def event_body(key: str, data: Mapping[str, Any], now: datetime) -> tuple[str, s
     return event_id, json.dumps(body, default=_json_value, ensure_ascii=False, separators=(",", ":"))
 
 
-def subscribers(store: Store, key: str) -> list[int]:
-    """The active endpoints that receive an event (one small read)."""
-    return [int(r[0]) for r in store.rows(
-        "SELECT id FROM webhook_endpoints WHERE active AND list_contains(events, ?) ORDER BY id", [key])]
+def subscribers(store: Store, key: str) -> tuple[int, ...]:
+    """The active endpoints that receive an event (read once per change of the endpoints)."""
+    with _GUARD:
+        generation, known = _SUBSCRIPTIONS.get(store, (-1, {}))
+        if generation == _generation:
+            return known.get(key, ())
+        generation = _generation
+    found: dict[str, list[int]] = {}
+    for endpoint_id, events in store.rows("SELECT id, events FROM webhook_endpoints WHERE active ORDER BY id"):
+        for name in events:
+            found.setdefault(name, []).append(int(endpoint_id))
+    known = {name: tuple(ids) for name, ids in found.items()}
+    with _GUARD:
+        if generation == _generation:  # no change while reading
+            _SUBSCRIPTIONS[store] = (generation, known)
+    return known.get(key, ())
 
 
 def emit(store: Store, key: str, data: Mapping[str, Any] | Callable[[], Mapping[str, Any]],

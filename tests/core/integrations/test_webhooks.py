@@ -194,3 +194,19 @@ def test_the_endpoint_list_counts_deliveries_and_shows_the_latest_outcome(store)
     assert (listed[quiet.id]["delivered"], listed[quiet.id]["last_result"]) == (0, None)
     recent = webhooks.recent_deliveries(store)
     assert recent["id"].to_list() == [4, 3, 2, 1] and recent["next_attempt_at"].null_count() == 2
+
+
+def test_each_endpoint_change_is_seen_by_the_next_emit(store):
+    assert webhooks.emit(store, "import.completed", _import_data()) == 0
+    hook = _hook(store, ["import.completed"])
+    assert webhooks.emit(store, "import.completed", _import_data()) == 1
+    webhooks.update_endpoint(store, hook.id, hook.url, None, ["import.completed"], False, "ada")
+    assert webhooks.emit(store, "import.completed", _import_data()) == 0
+    webhooks.update_endpoint(store, hook.id, hook.url, None, ["order.created"], True, "ada")
+    assert webhooks.emit(store, "import.completed", _import_data()) == 0
+    second = _hook(store, ["import.completed"])
+    assert webhooks.emit(store, "import.completed", _import_data()) == 1
+    webhooks.delete_endpoint(store, second.id)
+    assert webhooks.emit(store, "import.completed", _import_data()) == 0
+    assert store.rows("SELECT endpoint_id, count(*) FROM webhook_deliveries GROUP BY ALL ORDER BY 1") == \
+        [(hook.id, 1)]
