@@ -210,3 +210,13 @@ def test_each_endpoint_change_is_seen_by_the_next_emit(store):
     assert webhooks.emit(store, "import.completed", _import_data()) == 0
     assert store.rows("SELECT endpoint_id, count(*) FROM webhook_deliveries GROUP BY ALL ORDER BY 1") == \
         [(hook.id, 1)]
+
+
+def test_the_readme_documents_every_event_with_its_fields():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    for key, spec in EVENTS.items():
+        row = next(line for line in readme.splitlines() if line.startswith(f"| `{key}` |"))
+        documented = [name.strip().split(" ")[0] for name in row.rsplit("|", 2)[1].split(", ")]
+        assert documented == list(spec.field_names), key
