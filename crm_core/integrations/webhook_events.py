@@ -63,7 +63,7 @@ EVENTS: dict[str, WebhookEvent] = {e.key: e for e in (
                  "A campaign was launched: by a person (dashboard or API) or by the scheduler at its time. "
                  "The audience is frozen and every message queued.",
                  (*_CAMPAIGN, _f("launched_at", "date-time", "When it was launched (UTC)"),
-                  _f("launched_by", "string|null", "Who launched it (null: the scheduler)"),
+                  _f("launched_by", "string|null", "Who launched it, or scheduled it for a scheduled launch"),
                   _f("audience", "integer", "Customers in the audience"),
                   _f("recipients", "integer", "Messages queued"),
                   _f("holdout", "integer", "Customers held out"),
@@ -75,7 +75,7 @@ EVENTS: dict[str, WebhookEvent] = {e.key: e for e in (
                  (*_CAMPAIGN, _f("finished_at", "date-time", "When it completed (UTC)"),
                   _f("recipients", "integer", "Messages queued at launch"),
                   _f("sent", "integer", "Messages the vendor accepted"),
-                  _f("failed", "integer", "Messages that failed"),
+                  _f("failed", "integer", "Messages that failed so far (a later bounce may add some)"),
                   _f("delivered", "integer", "Messages delivered so far"),
                   _f("opened", "integer", "Messages opened so far"),
                   _f("clicked", "integer", "Messages clicked so far"))),
