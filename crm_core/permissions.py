@@ -117,6 +117,12 @@ ACTIONS: dict[str, Action] = _table(
     Action("apikey.view", ADMINS, "see the API keys", "api_key"),
     Action("apikey.create", ADMINS, "create API keys", "api_key"),
     Action("apikey.revoke", ADMINS, "revoke API keys", "api_key"),
+    Action("webhook.view", ADMINS, "see the webhook endpoints, their secrets and deliveries", "webhook"),
+    Action("webhook.create", ADMINS, "register webhook endpoints", "webhook"),
+    Action("webhook.update", ADMINS, "edit, enable or disable webhook endpoints", "webhook"),
+    Action("webhook.rotate_secret", ADMINS, "rotate webhook signing secrets", "webhook"),
+    Action("webhook.delete", ADMINS, "delete webhook endpoints", "webhook"),
+    Action("webhook.test", ADMINS, "send test events to webhook endpoints", "webhook"),
 )
 
 # Events the login code records for everyone (not permissions: nobody is refused them).

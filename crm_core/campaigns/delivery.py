@@ -22,6 +22,7 @@ from crm_core.campaigns.editing import get_campaign
 from crm_core.campaigns.lifecycle import fail_campaign, launch_campaign, transition
 from crm_core.campaigns.model import RUNNING, SCHEDULED, Campaign, TransitionError
 from crm_core.campaigns.receipts import apply_receipts
+from crm_core.integrations import webhook_payloads
 from crm_core.store import Store
 from crm_core.validation import ValidationError, utc_now
 
@@ -92,6 +93,7 @@ class DeliveryWorker:
     def _launch_due(self, campaign_id: int, now: datetime) -> int:
         try:
             launch_campaign(self.store, campaign_id, None, now)
+            webhook_payloads.campaign_launched(self.store, campaign_id)
             return 1
         except (ValidationError, TransitionError) as exc:
             reason = " ".join(exc.errors.values()) if isinstance(exc, ValidationError) else str(exc)
@@ -182,6 +184,7 @@ class DeliveryWorker:
             try:
                 if sent:
                     transition(self.store, int(campaign_id), "complete", None, now=now)
+                    webhook_payloads.campaign_completed(self.store, int(campaign_id))
                 else:
                     fail_campaign(self.store, int(campaign_id), "The vendor refused every message.", now)
                 finished += 1

@@ -5,7 +5,8 @@ from crm_core.migration import Migration
 
 # API keys are stored as a SHA-256 of the whole key (a random 190-bit secret needs no slow hash) with a short
 # prefix to show in lists. Webhook endpoints have their own signing secret; each event sent to an endpoint is a
-# delivery row, retried with backoff until it lands or runs out of attempts. Like the login sessions, none of it
+# delivery row (the exact JSON body it sends, its state and next attempt), retried with backoff until it lands or runs
+# out of attempts; every attempt's answer (status code or error) is a webhook_attempts row. Like the login sessions, none of it
 # is in a workspace backup: keys and endpoints belong to this installation, not to the data.
 INTEGRATIONS = Migration(
     9,
@@ -37,7 +38,9 @@ INTEGRATIONS = Migration(
             active BOOLEAN NOT NULL,
             created_by VARCHAR NOT NULL,
             created_at TIMESTAMP NOT NULL,
-            updated_at TIMESTAMP NOT NULL
+            updated_by VARCHAR,
+            updated_at TIMESTAMP NOT NULL,
+            secret_rotated_at TIMESTAMP
         )""",
         "CREATE SEQUENCE webhook_delivery_ids START 1",
         """CREATE TABLE webhook_deliveries (
@@ -49,13 +52,24 @@ INTEGRATIONS = Migration(
             state VARCHAR NOT NULL,
             attempts INTEGER NOT NULL,
             next_attempt_at TIMESTAMP,
+            max_attempts INTEGER NOT NULL,
+            last_attempt_at TIMESTAMP,
             last_status INTEGER,
             last_error VARCHAR,
             created_at TIMESTAMP NOT NULL,
             delivered_at TIMESTAMP
         )""",
+        """CREATE TABLE webhook_attempts (
+            delivery_id BIGINT NOT NULL,
+            attempt INTEGER NOT NULL,
+            attempted_at TIMESTAMP NOT NULL,
+            status_code INTEGER,
+            error VARCHAR,
+            milliseconds INTEGER NOT NULL,
+            PRIMARY KEY (delivery_id, attempt)
+        )""",
     ),
 )
 
-INTERNAL_TABLES = ("api_keys", "webhook_endpoints", "webhook_deliveries")
+INTERNAL_TABLES = ("api_keys", "webhook_endpoints", "webhook_deliveries", "webhook_attempts")
 INTERNAL_SEQUENCES = ("api_key_ids", "webhook_endpoint_ids", "webhook_delivery_ids")

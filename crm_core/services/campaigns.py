@@ -8,6 +8,7 @@ from crm_core.audit import Audited, audited
 from crm_core.campaigns import conversions, editing, lifecycle
 from crm_core.campaigns.editing import CampaignInput
 from crm_core.campaigns.lifecycle import LaunchResult
+from crm_core.integrations import webhook_payloads
 from crm_core.permissions import Actor
 from crm_core.store import Store
 
@@ -69,12 +70,14 @@ def schedule_campaign(store: Store, actor: Actor | None, campaign_id: int, send_
 
 def launch_campaign(store: Store, actor: Actor | None, campaign_id: int,
                     now: datetime | None = None) -> LaunchResult:
-    """Freeze the audience and queue every message, as the actor; the entry keeps the audience's size."""
+    """Freeze the audience and queue every message, as the actor; the entry keeps the audience's size.
+    Webhooks get campaign.launched."""
     with audited(store, actor, "campaign.launch", object_id=campaign_id) as note:
         _named(store, note, campaign_id)
         result = lifecycle.launch_campaign(store, campaign_id, actor.username, now)
         note.details.update(audience=result.matched, recipients=result.recipients, holdout=result.holdout,
                             capped=result.capped, no_address=result.no_address)
+    webhook_payloads.campaign_launched(store, campaign_id)
     return result
 
 

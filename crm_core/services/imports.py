@@ -9,6 +9,7 @@ from crm_core.ingest import history, runner, saved_mappings
 from crm_core.ingest.options import ImportOptions
 from crm_core.ingest.runner import ImportSummary, Progress
 from crm_core.ingest.sniff import SourceFile
+from crm_core.integrations import webhook_payloads
 from crm_core.permissions import Actor
 from crm_core.store import Store
 
@@ -25,13 +26,17 @@ def _noop(_fraction: float, _message: str) -> None:
 
 def run_import(store: Store, actor: Actor | None, kind: str, source: SourceFile, mapping: Mapping[str, str],
                options: ImportOptions = ImportOptions(), progress: Progress = _noop) -> ImportSummary:
-    """Write an import (every valid row or nothing) as the actor; admins and marketers."""
+    """Write an import (every valid row or nothing) as the actor; admins and marketers. Webhooks get one
+    import.completed for the whole file (never a customer.created or order.created per row)."""
     with audited(store, actor, "import.run", object_name=source.name, kind=kind, file=source.name,
                  bytes=source.size) as note:
         summary = runner.commit(store, kind, source, mapping, options, actor.username, progress)
         note.object_id = summary.import_id
         note.details.update(rows=summary.rows_total, created=summary.counts.get("create", 0),
                             updated=summary.counts.get("update", 0), rejected=summary.counts.get("reject", 0))
+    if summary.committed and summary.import_id is not None:
+        webhook_payloads.import_completed(store, summary.import_id, kind, source.name, actor.username,
+                                          summary.rows_total, summary.counts)
     return summary
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from crm_core import customer_records, order_records
 from crm_core.audit import audited
 from crm_core.customer_records import CustomerInput
+from crm_core.integrations import webhook_payloads
 from crm_core.order_records import OrderInput
 from crm_core.permissions import Actor
 from crm_core.store import Store
@@ -21,9 +22,10 @@ def _order_details(data: OrderInput) -> dict:
 
 
 def create_customer(store: Store, actor: Actor | None, data: CustomerInput) -> int:
-    """Add a customer (admins and marketers); returns its id."""
+    """Add a customer (admins and marketers); returns its id. Webhooks get customer.created."""
     with audited(store, actor, "customer.create", object_name=data.name) as note:
         note.object_id = customer_records.create_customer(store, data)
+    webhook_payloads.customer_created(store, note.object_id)
     return note.object_id
 
 
@@ -43,9 +45,10 @@ def delete_customer(store: Store, actor: Actor | None, customer_id: int) -> int:
 
 
 def create_order(store: Store, actor: Actor | None, data: OrderInput) -> int:
-    """Record an order (admins and marketers); returns its id."""
+    """Record an order (admins and marketers); returns its id. Webhooks get order.created."""
     with audited(store, actor, "order.create", object_name=data.external_id, **_order_details(data)) as note:
         note.object_id = order_records.create_order(store, data)
+    webhook_payloads.order_created(store, note.object_id)
     return note.object_id
 
 

@@ -72,6 +72,13 @@ OBJECTS = {
     "workspace.restore": lambda s, shop, r, was: (None, "template-backup.zip"),
     "apikey.create": lambda s, shop, r, was: (r[0].id, "shop sync"),
     "apikey.revoke": lambda s, shop, r, was: (r.id, "old sync"),
+    "webhook.create": lambda s, shop, r, was: (r.id, "https://shop.example.com/hooks"),
+    "webhook.update": lambda s, shop, r, was: (r.id, "https://shop.example.com/v2"),
+    "webhook.rotate_secret": lambda s, shop, r, was: (s.scalar("SELECT max(id) FROM webhook_endpoints"),
+                                                      "http://127.0.0.1:9/hook"),
+    "webhook.delete": lambda s, shop, r, was: (r.id, "http://127.0.0.1:9/hook"),
+    "webhook.test": lambda s, shop, r, was: (s.scalar("SELECT max(id) FROM webhook_endpoints"),
+                                             "http://127.0.0.1:9/hook"),
 }
 
 

@@ -18,6 +18,8 @@ from crm_core.order_records import OrderInput
 from crm_core.permissions import ACTIONS, ADMIN, ANALYST, MARKETER, PermissionDenied
 from crm_core.integrations import api_keys
 from crm_core.services import api_keys as api_key_services
+from crm_core.services import webhooks as webhook_services
+from crm_core.integrations import webhooks
 from crm_core.services import ai, campaigns, exports, imports, records, segments, workspace
 from tests.core.access.shop import ACTORS, Shop, audit_rows, build, copy_of, fingerprint, sniffed
 
@@ -34,6 +36,15 @@ class Case:
     check: Callable[[Any, Shop, Path, Any], bool] | None = None
     setup: Callable[[Any, Shop], None] | None = None
     writes: Callable[[Path], Path] | None = None  # a file the action writes (must not exist after a refusal)
+
+
+def _make_hook(store) -> None:
+    # port 9 (discard) on this machine: nothing listens, so a test event fails at once and is recorded as failed
+    webhooks.create_endpoint(store, "http://127.0.0.1:9/hook", "Old hook", ["campaign.launched"], "setup")
+
+
+def _hook(store) -> int:
+    return int(store.scalar("SELECT max(id) FROM webhook_endpoints"))
 
 
 def _campaign_input(shop: Shop, name: str = "New one") -> CampaignInput:
@@ -111,8 +122,19 @@ CASES: dict[str, Case] = {
     "apikey.revoke": Case(lambda s, a, shop, tmp: api_key_services.revoke_key(
         s, a, s.scalar("SELECT max(id) FROM api_keys")), ("api_keys",),
         setup=lambda s, shop: api_keys.create_key(s, "old sync", "analyst", "setup")),
+    "webhook.create": Case(lambda s, a, shop, tmp: webhook_services.create_endpoint(
+        s, a, "https://shop.example.com/hooks", "Shop", ["customer.created"]), ("webhook_endpoints",)),
+    "webhook.update": Case(lambda s, a, shop, tmp: webhook_services.update_endpoint(
+        s, a, _hook(s), "https://shop.example.com/v2", None, ["order.created"], False), ("webhook_endpoints",),
+        setup=lambda s, shop: _make_hook(s)),
+    "webhook.rotate_secret": Case(lambda s, a, shop, tmp: webhook_services.rotate_secret(s, a, _hook(s)),
+                                  ("webhook_endpoints",), setup=lambda s, shop: _make_hook(s)),
+    "webhook.delete": Case(lambda s, a, shop, tmp: webhook_services.delete_endpoint(s, a, _hook(s)),
+                           ("webhook_endpoints",), setup=lambda s, shop: _make_hook(s)),
+    "webhook.test": Case(lambda s, a, shop, tmp: webhook_services.send_test_event(s, a, _hook(s)),
+                         ("webhook_deliveries", "webhook_attempts"), setup=lambda s, shop: _make_hook(s)),
 }
-READ_ONLY = {"user.view", "apikey.view"}  # checked, not audited: see test_lists_are_for_admins_only
+READ_ONLY = {"user.view", "apikey.view", "webhook.view"}  # checked, not audited: see test_lists_are_for_admins_only
 ROLES = [ADMIN, MARKETER, ANALYST, None]
 
 
@@ -134,9 +156,12 @@ def test_lists_are_for_admins_only(role, template, tmp_path):
     store, actor = copy_of(template[0], tmp_path), ACTORS[role]
     if role == ADMIN:
         assert api_key_services.list_keys(store, actor).columns[:3] == ["id", "name", "prefix"]
+        assert webhook_services.list_endpoints(store, actor).columns[:2] == ["id", "url"]
+        assert webhook_services.recent_deliveries(store, actor).is_empty()
     else:
-        with pytest.raises(PermissionDenied):
-            api_key_services.list_keys(store, actor)
+        for read in (api_key_services.list_keys, webhook_services.list_endpoints, webhook_services.recent_deliveries):
+            with pytest.raises(PermissionDenied):
+                read(store, actor)
 
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r or "logged-out")
