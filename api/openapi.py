@@ -5,6 +5,7 @@ from typing import Any
 
 from api.errors import CODES
 from api.registry import ENDPOINTS, Endpoint
+from crm_core.integrations.webhook_events import EVENTS
 
 TITLE = "Mini CRM API"
 VERSION = "1.0.0"
@@ -51,6 +52,29 @@ def _operation(ep: Endpoint) -> dict[str, Any]:
     return op
 
 
+_FIELD_TYPES = {"integer": {"type": "integer"}, "string": {"type": "string"},
+                "string|null": {"type": ["string", "null"]}, "date-time": {"type": "string", "format": "date-time"},
+                "decimal string": {"type": "string", "pattern": "^-?[0-9]+\\.[0-9]{2}$"}}
+
+
+def _webhooks() -> dict[str, Any]:
+    """The outgoing webhook events (OpenAPI 3.1 `webhooks`), from the event registry."""
+    out = {}
+    for event in EVENTS.values():
+        data = {"type": "object", "properties": {f.name: {**_FIELD_TYPES.get(f.type, {}), "description": f.description}
+                                                 for f in event.fields}}
+        body = {"type": "object", "required": ["id", "type", "created_at", "data"], "properties": {
+            "id": {"type": "string"}, "type": {"const": event.key}, "created_at": {"type": "string",
+                                                                                   "format": "date-time"},
+            "data": data}}
+        out[event.key] = {"post": {
+            "summary": event.label, "description": event.description + " Signed: X-CRM-Signature is "
+            "v1=<hex HMAC-SHA256 of '<X-CRM-Timestamp>.<body>' with the endpoint's secret>.",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+            "responses": {"2XX": {"description": "Received (any other answer is retried with backoff)."}}}}
+    return out
+
+
 def document() -> dict[str, Any]:
     """The OpenAPI 3.1 document (JSON-ready)."""
     paths: dict[str, dict[str, Any]] = {}
@@ -69,4 +93,5 @@ def document() -> dict[str, Any]:
                        "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer",
                                                       "description": "An API key made in the dashboard."}}},
         "tags": [{"name": t} for t in dict.fromkeys(ep.tag for ep in ENDPOINTS)],
+        "webhooks": _webhooks(),
     }
