@@ -14,6 +14,7 @@ from api.errors import ApiError, from_exception
 from api.params import read_params
 from api.registry import Call, Endpoint, Reply
 from crm_core.integrations.api_keys import check_key
+from crm_core.integrations.receipt_signing import SignatureError, check_post
 
 JSON = "application/json"
 _VALIDATORS: dict[int, Draft202012Validator] = {}
@@ -87,7 +88,13 @@ def _parse_body(ep: Endpoint, request: Request, raw: bytes) -> tuple[Any, str]:
 
 
 def _authenticate(ep: Endpoint, request: Request, call: Call) -> dict[str, str]:
-    """Check the key and its rate limit; sets call.actor; returns the rate-limit headers."""
+    """Check the key and its rate limit (sets call.actor; returns the rate-limit headers), or the signature."""
+    if ep.auth == "signature":  # before the body is read: an unsigned post learns nothing about its body
+        try:
+            check_post(call.store, call.headers, call.raw_body)
+        except SignatureError as exc:
+            raise ApiError("unauthorized", str(exc)) from None
+        return {}
     if ep.auth != "key":
         return {}
     outcome = check_key(call.store, _bearer(request))

@@ -1,8 +1,9 @@
-"""API & webhooks (admins): API keys for other systems, and where to find the API's reference."""
+"""API & webhooks (admins): API keys for other systems, delivery receipts, and where to find the API's reference."""
 import streamlit as st
 
 from ui.api_keys_view import keys_table, new_key_form
 from ui.auth import require_role
+from ui.receipts_view import receipts_tab
 from ui.state import get_store
 
 user = require_role("admin")
@@ -11,8 +12,11 @@ store = get_store()
 st.title("API & webhooks")
 st.caption("Other systems reach this workspace over HTTP at `/api/v1` on this same address. "
            "The reference is at [/api/v1/docs](/api/v1/docs) (OpenAPI 3.1: [/api/v1/openapi.json](/api/v1/openapi.json)).")
-keys_tab, = st.tabs(["API keys"], key="integrations-tabs", on_change="rerun")
+keys_tab, receipts = st.tabs(["API keys", "Delivery receipts"], key="integrations-tabs", on_change="rerun")
 if keys_tab.open:
     with keys_tab:
         keys_table(store, user)
         new_key_form(store, user)
+if receipts.open:
+    with receipts:
+        receipts_tab(store, user)
