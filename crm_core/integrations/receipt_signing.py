@@ -12,7 +12,9 @@ import hashlib
 import hmac
 import os
 import secrets
+import threading
 import time
+import weakref
 
 from crm_core.store import Store
 from crm_core.validation import ValidationError
@@ -24,6 +26,12 @@ TOLERANCE_SECONDS = 300  # a signed post is accepted within five minutes of its 
 SECRET_KEY = "receipt_signing_secret"  # workspace_meta key (kept out of backups: crm_core.backup.KEPT_APART)
 SECRET_ENV = "CRM_RECEIPT_SECRET"  # when set, it is the secret and the stored one is not used
 SECRET_PREFIX = "whsec_"
+
+
+# The stored secret of each open Store, read once: while this process has the file open no other process can
+# change it, and a rotation here clears the cache. A Store opened later reads it again.
+_CACHE: "weakref.WeakKeyDictionary[Store, str]" = weakref.WeakKeyDictionary()
+_CACHE_LOCK = threading.Lock()
 
 
 class SignatureError(ValueError):
@@ -44,14 +52,19 @@ def receipt_secret(store: Store) -> str:
     """The shared secret: the environment's, else the workspace's (made and stored on first need)."""
     if secret_from_environment():
         return os.environ[SECRET_ENV].strip()
+    with _CACHE_LOCK:
+        known = _CACHE.get(store)
+    if known:
+        return known
     found = store.scalar("SELECT value FROM workspace_meta WHERE key = ?", [SECRET_KEY])
-    if found:
-        return found
-    fresh = new_secret()
-    # Two first needs at once: the first to commit wins and both read it back.
-    store.write(lambda cur: cur.execute("INSERT INTO workspace_meta VALUES (?, ?) ON CONFLICT DO NOTHING",
-                                        [SECRET_KEY, fresh]), data=False)
-    return store.scalar("SELECT value FROM workspace_meta WHERE key = ?", [SECRET_KEY])
+    if not found:
+        # Two first needs at once: the first to commit wins and both read it back.
+        store.write(lambda cur: cur.execute("INSERT INTO workspace_meta VALUES (?, ?) ON CONFLICT DO NOTHING",
+                                            [SECRET_KEY, new_secret()]), data=False)
+        found = store.scalar("SELECT value FROM workspace_meta WHERE key = ?", [SECRET_KEY])
+    with _CACHE_LOCK:
+        _CACHE[store] = found
+    return found
 
 
 def rotate_secret(store: Store) -> str:
@@ -59,8 +72,12 @@ def rotate_secret(store: Store) -> str:
     if secret_from_environment():
         raise ValidationError({"secret": f"The secret is set by the environment ({SECRET_ENV}); change it there."})
     fresh = new_secret()
-    store.write(lambda cur: cur.execute("INSERT OR REPLACE INTO workspace_meta VALUES (?, ?)", [SECRET_KEY, fresh]),
-                data=False)
+    try:
+        store.write(lambda cur: cur.execute("INSERT OR REPLACE INTO workspace_meta VALUES (?, ?)",
+                                            [SECRET_KEY, fresh]), data=False)
+    finally:
+        with _CACHE_LOCK:
+            _CACHE.clear()  # every Store of this process reads it again
     return fresh
 
 
