@@ -14,6 +14,7 @@ from api.errors import ApiError, from_exception
 from api.params import read_params
 from api.registry import Call, Endpoint, Reply
 from crm_core.integrations.api_keys import check_key
+from crm_core.integrations.receipt_signing import SignatureError, check_post
 
 JSON = "application/json"
 _VALIDATORS: dict[int, Draft202012Validator] = {}
@@ -24,10 +25,10 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return Response(jsonio.dumps(body), status_code=status, headers=headers, media_type=JSON)
 
 
-def error_response(error: ApiError, headers: dict[str, str] | None = None) -> Response:
-    """The error body with its status (401 adds WWW-Authenticate)."""
+def error_response(error: ApiError, headers: dict[str, str] | None = None, bearer: bool = True) -> Response:
+    """The error body with its status (a 401 of a key-protected endpoint adds WWW-Authenticate)."""
     extra = dict(headers or {})
-    if error.status == 401:
+    if error.status == 401 and bearer:
         extra["WWW-Authenticate"] = 'Bearer realm="mini-crm"'
     return json_response(error.body(), error.status, extra)
 
@@ -87,7 +88,13 @@ def _parse_body(ep: Endpoint, request: Request, raw: bytes) -> tuple[Any, str]:
 
 
 def _authenticate(ep: Endpoint, request: Request, call: Call) -> dict[str, str]:
-    """Check the key and its rate limit; sets call.actor; returns the rate-limit headers."""
+    """Check the key and its rate limit (sets call.actor; returns the rate-limit headers), or the signature."""
+    if ep.auth == "signature":  # before the body is read: an unsigned post learns nothing about its body
+        try:
+            check_post(call.store, call.headers, call.raw_body)
+        except SignatureError as exc:
+            raise ApiError("unauthorized", str(exc)) from None
+        return {}
     if ep.auth != "key":
         return {}
     outcome = check_key(call.store, _bearer(request))
@@ -123,7 +130,7 @@ async def handle(ep: Endpoint, request: Request) -> Response:
         result, headers = await run_in_threadpool(_run, ep, request, raw, dict(request.path_params))
     except Exception as exc:  # noqa: BLE001
         error = from_exception(exc)
-        return error_response(error, getattr(error, "headers", None))
+        return error_response(error, getattr(error, "headers", None), bearer=ep.auth == "key")
     if isinstance(result, Reply):
         if result.status == 204:
             return Response(status_code=204, headers={**headers, **result.headers})

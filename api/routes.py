@@ -18,6 +18,7 @@ from api.registry import ENDPOINTS, PREFIX, Endpoint
 ENDPOINT_MODULES = ("api.meta",
                     "api.segments",
                     "api.campaigns",
+                    "api.receipts",
                     )
 
 

@@ -35,8 +35,9 @@ DERIVED = ("customer_stats", "customer_facts", "customer_days", "customer_recent
 INTERNAL = ("write_tokens", "schema_migrations", "auth_sessions", "login_failures", "audit_log",
             *integration_tables.INTERNAL_TABLES)
 INTERNAL_SEQUENCES = ("audit_ids", *integration_tables.INTERNAL_SEQUENCES)  # these stay with their file
-# Rows a table keeps to itself: the write and data versions count this workspace's own writes.
-KEPT_APART = {"workspace_meta": "key NOT IN ('write_version', 'data_version')"}
+# Rows a table keeps to itself: the write and data versions count this workspace's own writes, and the
+# receipt-signing secret (crm_core.integrations.receipt_signing.SECRET_KEY) belongs to this installation.
+KEPT_APART = {"workspace_meta": "key NOT IN ('write_version', 'data_version', 'receipt_signing_secret')"}
 # What "empty" means for a restore: none of these tables has a row.
 MUST_BE_EMPTY = ("customers", "orders", "segments", "campaigns")
 # Each id sequence and every column holding ids it handed out: after a restore it continues past them all.

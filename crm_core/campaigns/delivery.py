@@ -17,7 +17,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from crm_core.campaigns import conversions, vendor
+import polars as pl
+
+from crm_core.campaigns import conversions, vendor, vendor_http
 from crm_core.campaigns.editing import get_campaign
 from crm_core.campaigns.lifecycle import fail_campaign, launch_campaign, transition
 from crm_core.campaigns.model import RUNNING, SCHEDULED, Campaign, TransitionError
@@ -51,8 +53,10 @@ class TickReport:
 class DeliveryWorker:
     """One pass at a time over every campaign of a workspace (`tick`), in a thread (`start`) or a loop."""
 
-    def __init__(self, store: Store, clock: Callable[[], datetime] = utc_now):
+    def __init__(self, store: Store, clock: Callable[[], datetime] = utc_now,
+                 receipt_post: tuple[Callable[[pl.DataFrame], object], int] | None = None):
         self.store, self.clock = store, clock
+        self.receipt_post = receipt_post  # (post, receipts per post) of the vendor's HTTP mode; None: in-process
         self._allowance: dict[int, float] = {}
         self._last: dict[int, datetime] = {}
         self._errors: dict[int, int] = {}
@@ -69,7 +73,11 @@ class DeliveryWorker:
             report.launched += self._launch_due(int(campaign_id), now)
         for (campaign_id,) in self.store.rows("SELECT id FROM campaigns WHERE status = ? ORDER BY id", [RUNNING]):
             report.sent += self._guarded(int(campaign_id), now)
-        posted = vendor.send_due_receipts(self.store, now, lambda batch: apply_receipts(self.store, batch, now))
+        if self.receipt_post is None:
+            posted = vendor.send_due_receipts(self.store, now, lambda batch: apply_receipts(self.store, batch, now))
+        else:  # over HTTP, to the receipt endpoint (this thread holds no write while it waits for the answer)
+            post, per_post = self.receipt_post
+            posted = vendor.send_due_receipts(self.store, now, post, chunk=per_post)
         report.receipts = posted.posted
         report.finished = self._finish(now)
         report.simulated = self._simulate(now)
@@ -245,11 +253,12 @@ _WORKERS_LOCK = threading.Lock()
 
 
 def background_worker(store: Store) -> DeliveryWorker:
-    """The process's one running worker for this workspace, started on first call."""
+    """The process's one running worker for this workspace, started on first call (its vendor posts receipts
+    over HTTP when CRM_VENDOR_MODE=http)."""
     with _WORKERS_LOCK:
         worker = _WORKERS.get(store.path)
         if worker is None or worker.store is not store:
-            worker = _WORKERS[store.path] = DeliveryWorker(store)
+            worker = _WORKERS[store.path] = DeliveryWorker(store, receipt_post=vendor_http.receipt_poster(store))
         worker.start()
         return worker
 

@@ -99,6 +99,12 @@ def _clean_frame(frame: pl.DataFrame, now: datetime) -> tuple[pl.DataFrame, list
     return good, problems + [""] * (frame.height - good.height - len(problems))
 
 
+def clean_receipts(receipts: Iterable[dict], now: datetime | None = None) -> tuple[pl.DataFrame, list[str]]:
+    """The well-formed receipts of a webhook body as a typed frame, and a reason for each malformed one."""
+    good, problems = _clean(receipts, now or utc_now())
+    return pl.DataFrame(good, schema=_SCHEMA), problems
+
+
 def apply_receipts(store: Store, receipts: pl.DataFrame | Iterable[dict], now: datetime | None = None) -> ReceiptResult:
     """Record new receipts and move their messages on; duplicates, unknown messages and malformed ones are
     counted and change nothing. A frame (the in-process vendor's) is checked column-wise; a list of objects
@@ -112,27 +118,37 @@ def apply_receipts(store: Store, receipts: pl.DataFrame | Iterable[dict], now: d
         invalid = typed.height - good_frame.height
     else:
         rows = list(receipts)
-        good, problems = _clean(rows, now)
-        good_frame = pl.DataFrame(good, schema=_SCHEMA)
+        good_frame, problems = clean_receipts(rows, now)
         received, invalid = len(rows), len(problems)
-    if good_frame.is_empty():
-        return ReceiptResult(received, 0, 0, 0, invalid, tuple(problems[:20]))
-    incoming = good_frame.with_row_index("ordinal")
+    outcomes = apply_clean(store, good_frame, now)["outcome"].value_counts()
+    count = dict(zip(outcomes["outcome"].to_list(), outcomes["count"].to_list()))
+    return ReceiptResult(received, count.get("applied", 0), count.get("duplicate", 0), count.get("unknown", 0),
+                         invalid, tuple(problems[:20]))
 
-    def work(cur) -> tuple[int, int, int]:
+
+def apply_clean(store: Store, good: pl.DataFrame, now: datetime | None = None) -> pl.DataFrame:
+    """Apply well-formed receipts (a frame from `clean_receipts`) in one write; returns each one's outcome, in
+    order: "applied", "duplicate" (its id was applied before, or comes earlier in this batch) or "unknown" (no
+    message of ours has its vendor message id: nothing is written for it)."""
+    now = now or utc_now()
+    if good.is_empty():
+        return pl.DataFrame({"ordinal": [], "outcome": []}, schema={"ordinal": pl.UInt32, "outcome": pl.String})
+    incoming = good.with_row_index("ordinal")
+
+    def work(cur) -> pl.DataFrame:
         cur.register("incoming_receipts", incoming)
         cur.execute("""CREATE OR REPLACE TEMP TABLE receipt_batch AS
             WITH firsts AS (
                 SELECT DISTINCT ON (receipt_id) * FROM incoming_receipts ORDER BY receipt_id, ordinal)
-            SELECT f.receipt_id, f.vendor_message_id, m.id AS message_id, m.campaign_id, f.event, f.reason,
+            SELECT f.ordinal, f.receipt_id, f.vendor_message_id, m.id AS message_id, m.campaign_id, f.event, f.reason,
                    f.occurred_at, m.id IS NOT NULL AS known,
                    f.receipt_id IN (SELECT receipt_id FROM receipts WHERE campaign_id IN (
                        SELECT DISTINCT m2.campaign_id FROM messages m2 JOIN firsts f2
                        ON m2.vendor_message_id = f2.vendor_message_id)) AS seen
             FROM firsts f LEFT JOIN messages m ON m.vendor_message_id = f.vendor_message_id""")
         cur.unregister("incoming_receipts")
-        known, fresh = cur.sql("SELECT count(*) FILTER (WHERE known), count(*) FILTER (WHERE known AND NOT seen) "
-                               "FROM receipt_batch").fetchall()[0]
+        firsts = cur.sql("SELECT ordinal, CASE WHEN NOT known THEN 'unknown' WHEN seen THEN 'duplicate' "
+                         "ELSE 'applied' END AS outcome FROM receipt_batch").pl()
         cur.execute("""INSERT INTO receipts SELECT receipt_id, vendor_message_id, message_id, campaign_id, event,
                        reason, occurred_at, ? FROM receipt_batch WHERE known AND NOT seen""", [now])
         cur.execute("""UPDATE messages SET
@@ -156,9 +172,24 @@ def apply_receipts(store: Store, receipts: pl.DataFrame | Iterable[dict], now: d
                   FROM receipt_batch WHERE known AND NOT seen GROUP BY message_id) n
             WHERE messages.id = n.message_id""", [now])
         cur.execute("DROP TABLE receipt_batch")
-        total = incoming["receipt_id"].n_unique()
-        return int(fresh), int(known) - int(fresh), total - int(known)
+        return firsts
 
-    applied, seen, unknown = store.write(work, data=False)
-    duplicates = seen + (incoming.height - incoming["receipt_id"].n_unique())
-    return ReceiptResult(received, applied, duplicates, unknown, invalid, tuple(problems[:20]))
+    firsts = store.write(work, data=False)
+    # A later copy of a receipt id in the same batch is a duplicate, whatever became of its first copy.
+    return (incoming.select("ordinal").join(firsts.with_columns(pl.col("ordinal").cast(pl.UInt32)), on="ordinal",
+                                            how="left")
+            .with_columns(pl.col("outcome").fill_null("duplicate")).sort("ordinal"))
+
+
+def receipt_activity(store: Store, now: datetime | None = None) -> dict[str, Any]:
+    """Receipts received in the last hour and day and the last one's time, and the simulated vendor's posts
+    still waiting (pending, dropped after its retries) with their most frequent last errors."""
+    now = now or utc_now()
+    hour, day, last = store.rows("""SELECT count(*) FILTER (WHERE received_at >= ?), count(*) FILTER (WHERE
+        received_at >= ?), max(received_at) FROM receipts""", [now - timedelta(hours=1), now - timedelta(days=1)])[0]
+    pending, dropped = store.rows("SELECT count(*) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE "
+                                  "state = 'dropped') FROM vendor_receipt_queue")[0]
+    errors = store.rows("""SELECT last_error, count(*) AS n FROM vendor_receipt_queue
+        WHERE state IN ('pending', 'dropped') AND last_error IS NOT NULL GROUP BY 1 ORDER BY n DESC, 1 LIMIT 3""")
+    return {"last_hour": int(hour), "last_day": int(day), "last_received_at": last, "vendor_pending": int(pending or 0),
+            "vendor_dropped": int(dropped or 0), "vendor_errors": [(e, int(n)) for e, n in errors]}

@@ -144,10 +144,11 @@ def submit(store: Store, campaign: Campaign, now: datetime) -> pl.DataFrame:
 
 
 def send_due_receipts(store: Store, now: datetime, post: Callable[[pl.DataFrame], object],
-                      limit: int = 200_000) -> ReceiptDelivery:
-    """Post the receipts due by `now` (oldest first, at most `limit`) through `post`; a post that fails
-    (simulated at the campaign's receipt failure rate, or raising) is retried later with a growing delay,
-    up to RECEIPT_ATTEMPTS."""
+                      limit: int = 200_000, chunk: int | None = None) -> ReceiptDelivery:
+    """Post the receipts due by `now` (oldest first, at most `limit`) through `post`, `chunk` receipts a post
+    (None: all in one); a post that fails (simulated at the campaign's receipt failure rate, or raising) is
+    retried later with a growing delay, up to RECEIPT_ATTEMPTS. No write is held while `post` runs (in HTTP
+    mode it waits for our own endpoint, which writes)."""
     due = store.frame("""SELECT q.receipt_id, q.copy, q.vendor_message_id, q.campaign_id, q.event, q.reason,
                                 q.occurred_at, q.attempts,
                                 hash(xor(hash(c.seed, 'post-fails', q.copy, q.attempts), hash(q.receipt_id)))
@@ -158,14 +159,19 @@ def send_due_receipts(store: Store, now: datetime, post: Callable[[pl.DataFrame]
                          ORDER BY q.due_at, q.receipt_id, q.copy LIMIT ?""", [now, int(limit)])
     if due.is_empty():
         return ReceiptDelivery(0, 0, 0)
-    failing = due.filter(pl.col("draw") < pl.col("fail_rate"))
-    sending = due.filter(pl.col("draw") >= pl.col("fail_rate"))
-    error = "the receiver did not answer (simulated network error)"
-    try:
-        if not sending.is_empty():
-            post(sending.select("receipt_id", "vendor_message_id", "campaign_id", "event", "reason", "occurred_at"))
-    except Exception as exc:  # noqa: BLE001 - the receiver failed: every receipt of the post is retried
-        sending, failing, error = sending.clear(), due, f"the receiver failed: {exc}"[:300]
+    simulated = due.filter(pl.col("draw") < pl.col("fail_rate"))
+    to_send = due.filter(pl.col("draw") >= pl.col("fail_rate"))
+    sent, failed = [], [simulated.with_columns(error=pl.lit("the receiver did not answer (simulated network error)"))]
+    size = max(1, chunk or to_send.height or 1)
+    for start in range(0, to_send.height, size):
+        part = to_send.slice(start, size)
+        try:
+            post(part.select("receipt_id", "vendor_message_id", "campaign_id", "event", "reason", "occurred_at"))
+            sent.append(part)
+        except Exception as exc:  # noqa: BLE001 - the receiver failed: every receipt of the post is retried
+            failed.append(part.with_columns(error=pl.lit(f"the receiver failed: {exc}"[:300])))
+    sending = pl.concat(sent) if sent else to_send.clear()
+    failing = pl.concat(failed)
 
     matching = ("FROM receipt_keys k WHERE vendor_receipt_queue.receipt_id = k.receipt_id "
                 "AND vendor_receipt_queue.copy = k.copy")
@@ -176,12 +182,12 @@ def send_due_receipts(store: Store, now: datetime, post: Callable[[pl.DataFrame]
             cur.execute(f"UPDATE vendor_receipt_queue SET state = 'posted', attempts = attempts + 1 {matching}")
             cur.unregister("receipt_keys")
         if not failing.is_empty():
-            cur.register("receipt_keys", failing.select("receipt_id", "copy"))
+            cur.register("receipt_keys", failing.select("receipt_id", "copy", "error"))
             cur.execute(f"""UPDATE vendor_receipt_queue
-                SET attempts = attempts + 1, last_error = ?,
+                SET attempts = attempts + 1, last_error = k.error,
                     state = CASE WHEN attempts + 1 >= ? THEN 'dropped' ELSE 'pending' END,
                     due_at = ?::TIMESTAMP + to_seconds(2 ^ (attempts + 1)) {matching}""",
-                        [error, RECEIPT_ATTEMPTS, now])
+                        [RECEIPT_ATTEMPTS, now])
             cur.unregister("receipt_keys")
 
     store.write(work, data=False)
