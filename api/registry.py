@@ -66,6 +66,7 @@ class Endpoint:
     csv_body: bool = False  # also accepts text/csv
     response: dict = field(default_factory=lambda: {"type": "object"})  # schema of the success body
     status: int = 200
+    also: tuple[int, ...] = ()  # other success statuses the handler answers with a Reply (same response schema)
     errors: tuple[int, ...] = (400, 401, 403, 404, 422, 429)
     auth: str = "key"  # "key" (Bearer API key), "signature" (signed receipts) or "none"
     rate_class: str = "standard"  # or "ai"

@@ -15,7 +15,10 @@ from api.openapi import document
 from api.registry import ENDPOINTS, PREFIX, Endpoint
 
 # Each module registers its endpoints when imported; the order here is the order of the reference page.
-ENDPOINT_MODULES = ("api.meta",)
+ENDPOINT_MODULES = ("api.meta",
+                    "api.customers",
+                    "api.orders",
+                    )
 
 
 def _dispatcher(by_method: dict[str, Endpoint]):
