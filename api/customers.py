@@ -74,7 +74,7 @@ def delete_customer(call: Call) -> Reply:
 
 
 @endpoint("POST", "/customers/bulk", "Import customers", TAG, body=bulk_body("customers"), response=IMPORT_RESULT,
-          csv_body=True, max_body=BULK_MAX_BODY, params=import_params("customers"),
+          csv_body=True, body_checked_by_handler=True, max_body=BULK_MAX_BODY, params=import_params("customers"),
           errors=(400, 401, 403, 409, 422, 429))
 def bulk_customers(call: Call) -> dict:
     """Import many customers at once through the dashboard's import: a JSON list of rows (keys: the import's

@@ -15,6 +15,8 @@ from crm_core.services import imports, records
 from crm_core.stats import ORDER_STATUSES
 
 TAG = "Orders"
+ONE_STATUS = "(" + "|".join(ORDER_STATUSES) + ")"
+STATUS_LIST = rf"^( *{ONE_STATUS} *(, *{ONE_STATUS} *)*)?$"
 AMOUNT = {"type": "number", "minimum": 0, "maximum": 10**15}
 
 
@@ -41,7 +43,7 @@ def get_one(call: Call) -> dict:
 
 @endpoint("GET", "/orders", "List orders", TAG, response=page_schema(ORDER), errors=(400, 401, 429),
           params=(Param("customer_id", ID, "Orders of this customer."),
-                  Param("status", {"type": "string", "maxLength": 200},
+                  Param("status", {"type": "string", "maxLength": 200, "pattern": STATUS_LIST},
                         f"Statuses, comma-separated ({', '.join(ORDER_STATUSES)})."),
                   Param("from", {"type": "string", "format": "date"}, "Ordered on or after (YYYY-MM-DD)."),
                   Param("to", {"type": "string", "format": "date"}, "Ordered on or before (YYYY-MM-DD)."),
@@ -79,7 +81,7 @@ def delete_order(call: Call) -> Reply:
 
 
 @endpoint("POST", "/orders/bulk", "Import orders", TAG, body=bulk_body("orders"), response=IMPORT_RESULT,
-          csv_body=True, max_body=BULK_MAX_BODY, params=import_params("orders"),
+          csv_body=True, body_checked_by_handler=True, max_body=BULK_MAX_BODY, params=import_params("orders"),
           errors=(400, 401, 403, 409, 422, 429))
 def bulk_orders(call: Call) -> dict:
     """Import many orders at once through the dashboard's import: a JSON list of rows (keys: the import's field

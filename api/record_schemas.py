@@ -9,6 +9,7 @@ from typing import Any
 from api.registry import Param
 from crm_core.ingest.fields import fields
 from crm_core.ingest.json_rows import ATTRIBUTES, FIRST_LINE
+from crm_core.ingest.mapping import ATTRIBUTE_NAME
 from crm_core.ingest.options import MISSING_CUSTOMERS, ON_EXISTING, REPEATED_ORDERS, ImportOptions
 from crm_core.ingest.runner import ImportSummary
 from crm_core.stats import ORDER_STATUSES
@@ -124,9 +125,10 @@ def bulk_body(kind: str) -> dict:
     props = {f.key: {**SCALAR, "description": f.label + (f" ({f.help})" if f.help else "")} for f in fields(kind)}
     if kind == "customers":
         props[ATTRIBUTES] = {"type": ["object", "null"], "additionalProperties": SCALAR,
+                             "propertyNames": {"pattern": ATTRIBUTE_NAME.pattern},
                              "description": "Custom attributes (names: lower-case letters, digits and _)."}
     return {"type": "array", "minItems": 1, "items": {"type": "object", "additionalProperties": False,
-                                                       "properties": props}}
+                                                       "minProperties": 1, "properties": props}}
 
 
 IMPORT_RESULT = {"type": "object", "required": [

@@ -63,6 +63,8 @@ class Endpoint:
     params: tuple[Param, ...] = ()
     body: dict | None = None  # JSON schema of a JSON body
     body_required: bool = True
+    body_checked_by_handler: bool = False  # the handler checks the body (bulk lists: the schema's per-item check
+    # costs seconds per 100k items in pure Python); the schema then only documents it
     csv_body: bool = False  # also accepts text/csv
     response: dict = field(default_factory=lambda: {"type": "object"})  # schema of the success body
     status: int = 200
@@ -95,7 +97,8 @@ def endpoint(method: str, path: str, summary: str, tag: str, **options: Any) -> 
 
 def page_params(default: int = 50, most: int = 500) -> tuple[Param, ...]:
     """The `page` and `per_page` query parameters every list shares."""
-    return (Param("page", {"type": "integer", "minimum": 1, "default": 1}, "Page number, from 1."),
+    return (Param("page", {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1},
+                  "Page number, from 1."),
             Param("per_page", {"type": "integer", "minimum": 1, "maximum": most, "default": default},
                   f"Items per page (at most {most})."))
 

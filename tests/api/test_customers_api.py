@@ -173,6 +173,9 @@ def test_bulk_bodies_that_cannot_be_read_are_refused_whole(api):
     assert api.post("/customers/bulk", json=[]).status_code == 422
     unknown = api.post("/customers/bulk", json=[{"name": "A", "email": f"{t}@example.com", "colour": "red"}])
     assert unknown.status_code == 422
+    half_a_character = api.post("/customers/bulk", data=b'[{"name": "x\\ud933", "email": "a@example.com"}]',
+                                headers={"Content-Type": "application/json"})
+    assert half_a_character.status_code == 400 and "surrogate" in error_of(half_a_character)["message"]
     wrong_type = api.post("/customers/bulk", data=b"a,b\n1,2\n", headers={"Content-Type": "text/plain"})
     assert wrong_type.status_code == 400
     no_key = api.post("/customers/bulk", data=b"name,city\nAl,Rome\n", headers={"Content-Type": "text/csv"})
@@ -193,3 +196,11 @@ def test_oversized_bodies_are_413(api):
     answer = conn.getresponse()
     assert answer.status == 413 and json.loads(answer.read())["error"]["details"]["limit_bytes"] == 64 * 1024 * 1024
     conn.close()
+
+
+def test_bulk_json_that_is_not_a_list_of_rows_is_422_naming_the_place(api):
+    for body, pointer in (({"name": "A"}, "/"), (7, "/"), ([{"name": "A"}, {"name": ["B"]}], "/1/name"),
+                          ([{"email": "a@example.com", "attributes": {"x": {"y": 1}}}], "/0/attributes/x")):
+        answer = api.post("/customers/bulk", json=body)
+        assert answer.status_code == 422, answer.text
+        assert list(error_of(answer)["details"]["fields"]) == [pointer]

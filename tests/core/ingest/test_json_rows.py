@@ -35,10 +35,14 @@ def test_rows_become_a_csv_with_the_fields_used_and_attribute_columns(tmp_path):
 
 @pytest.mark.parametrize("rows, pointer", [
     ([], "/"),
+    ({"name": "A"}, "/"),
+    (7, "/"),
     ([{"name": "A"}, "text"], "/1"),
     ([{"name": "A", "colour": "red"}], "/0"),
     ([{"name": "A"}, {"name": {"first": "B"}}], "/1/name"),
     ([{"name": "A", "attributes": ["x"]}], "/0/attributes"),
+    ([{"name": "A", "attributes": {"ok": 1}}, {"name": "B", "attributes": {"": 1, "Bad Name": 2}}], "/1/attributes"),
+    ([{"name": "A", "attributes": {"": Decimal("1E-54")}}], "/0/attributes"),
 ])
 def test_rows_that_cannot_be_written_are_refused_by_json_pointer(tmp_path, rows, pointer):
     with pytest.raises(ValidationError) as caught:
