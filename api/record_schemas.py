@@ -3,6 +3,7 @@ answer of a bulk import. The bulk row schemas come from the import's field catal
 the core's registries, so the documentation cannot drift from what the import and the lists accept."""
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -75,8 +76,6 @@ CUSTOMER_BODY = {"type": "object", "additionalProperties": False, "minProperties
 
 def customer_out(row: dict[str, Any]) -> dict[str, Any]:
     """A customer row as the API answers it (attributes as an object)."""
-    import json
-
     attributes = row.get("attributes")
     return {**row, "attributes": json.loads(attributes) if isinstance(attributes, str) else attributes or {}}
 
