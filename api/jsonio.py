@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -38,8 +39,15 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"The body is not valid JSON: {name} is not a JSON number.")
 
 
+# A \uD800-\uDFFF escape that is not half of a pair: valid JSON, but no character (nothing downstream can store it).
+LONE_SURROGATE = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+                            rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+
+
 def loads(body: bytes) -> Any:
-    """Parse a JSON body; ValueError with a readable reason when it is not JSON (or not UTF-8)."""
+    """Parse a JSON body; ValueError with a readable reason when it is not JSON (or not UTF-8 / Unicode text)."""
+    if b"\\u" in body and LONE_SURROGATE.search(body):
+        raise ValueError("The body is not valid Unicode text: it has a \\u escape of half a surrogate pair.")
     try:
         return json.loads(body.decode("utf-8"), parse_float=Decimal, parse_constant=_no_constant)
     except UnicodeDecodeError as exc:

@@ -41,6 +41,8 @@ def _operation(ep: Endpoint) -> dict[str, Any]:
     if ep.auth == "key":
         ok["headers"] = RATE_HEADERS
     responses: dict[str, Any] = {str(ep.status): ok}
+    for status in ep.also:
+        responses[str(status)] = {**ok, "description": "Success (see the description for when)."}
     statuses = set(ep.errors) | {500} | ({401, 429} if ep.auth == "key" else set())
     if ep.max_body and (ep.body is not None or ep.csv_body):
         statuses.add(413)

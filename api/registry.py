@@ -64,9 +64,12 @@ class Endpoint:
     params: tuple[Param, ...] = ()
     body: dict | None = None  # JSON schema of a JSON body
     body_required: bool = True
+    body_checked_by_handler: bool = False  # the handler checks the body (bulk lists: the schema's per-item check
+    # costs seconds per 100k items in pure Python); the schema then only documents it
     csv_body: bool = False  # also accepts text/csv
     response: dict = field(default_factory=lambda: {"type": "object"})  # schema of the success body
     status: int = 200
+    also: tuple[int, ...] = ()  # other success statuses the handler answers with a Reply (same response schema)
     errors: tuple[int, ...] = (400, 401, 403, 404, 422, 429)
     auth: str = "key"  # "key" (Bearer API key), "signature" (signed receipts) or "none"
     rate_class: str = "standard"  # or "ai"
@@ -88,6 +91,8 @@ def endpoint(method: str, path: str, summary: str, tag: str, **options: Any) -> 
                          description=options.pop("description", (handler.__doc__ or "").strip()), **options)
         if any(e.method == entry.method and e.path == entry.path for e in ENDPOINTS):
             raise ValueError(f"{entry.method} {entry.path} is registered twice")
+        if any(e.operation_id == entry.operation_id for e in ENDPOINTS):
+            raise ValueError(f"operation id {entry.operation_id!r} is used twice (name the handler after its resource)")
         ENDPOINTS.append(entry)
         return handler
     return register

@@ -16,6 +16,8 @@ from api.registry import ENDPOINTS, PREFIX, Endpoint
 
 # Each module registers its endpoints when imported; the order here is the order of the reference page.
 ENDPOINT_MODULES = ("api.meta",
+                    "api.customers",
+                    "api.orders",
                     "api.segments",
                     "api.campaigns",
                     "api.receipts",

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import duckdb
@@ -195,3 +196,41 @@ def customer_choices(store: Store, search: str, limit: int = 20) -> pl.DataFrame
     )
 
 
+
+
+def match_customer(store: Store, external_id: Any, email: Any) -> int | None:
+    """The customer an upsert updates, matched as an import matches: by external id, else by e-mail.
+
+    A customer found by e-mail is not matched when it already has another external id (the import rejects
+    that row as a conflict; creating the new one then fails on the taken e-mail)."""
+    ext = clean_text(external_id)
+    if ext is not None:
+        rows = store.rows("SELECT id FROM customers WHERE external_id = ?", [ext])
+        if rows:
+            return int(rows[0][0])
+    try:
+        mail = normalize_email(email)
+    except ValueError:
+        return None  # the create that follows reports the bad address
+    if mail is None:
+        return None
+    rows = store.rows("SELECT id, external_id FROM customers WHERE email = ?", [mail])
+    if rows and (rows[0][1] is None or ext is None):
+        return int(rows[0][0])
+    return None
+
+
+def changed_input(record: dict[str, Any] | None, changes: dict[str, Any]) -> CustomerInput:
+    """A customer with the given fields replaced (a null clears one, an absent one is kept); attributes are merged
+    key by key (a null value removes the key). With no record, the changes alone."""
+    given = {k: float(v) if isinstance(v, Decimal) else v for k, v in (changes.get("attributes") or {}).items()}
+    values = {k: (record or {}).get(k) for k in PROFILE_FIELDS}
+    values.update({k: v for k, v in changes.items() if k in PROFILE_FIELDS})
+    if record is None:
+        return CustomerInput(**values, attributes={k: v for k, v in given.items() if v is not None})
+    attributes = None
+    if changes.get("attributes") is not None:
+        attributes = dict(record.get("attributes") or {})
+        for key, value in given.items():
+            attributes.pop(key, None) if value is None else attributes.__setitem__(key, value)
+    return CustomerInput(**values, attributes=attributes)

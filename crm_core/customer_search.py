@@ -10,6 +10,7 @@ import polars as pl
 
 from crm_core.listing import Page, Where, contains_term, optional_decimal, order_by, page_bounds
 from crm_core.store import Store
+from crm_core.validation import NotFoundError
 
 # Sortable columns: the label a user picks -> the SQL expression (identifiers only from here).
 CUSTOMER_SORTS: dict[str, str] = {
@@ -38,6 +39,14 @@ EXPORT_COLUMNS = """
     coalesce(s.order_count, 0) AS order_count,
     s.avg_order_value, s.first_order_at, s.last_order_at
 """
+
+# What the HTTP API answers for a customer (lists and single records alike).
+API_COLUMNS = """
+    c.id, c.external_id, c.name, c.email, c.phone, c.city, c.state, c.country, c.created_at, c.updated_at,
+    c.attributes, coalesce(s.total_spend, 0)::DECIMAL(18,2) AS total_spend,
+    coalesce(s.order_count, 0) AS order_count, s.last_order_at
+"""
+COLUMN_SETS = {"list": LIST_COLUMNS, "api": API_COLUMNS}
 
 FROM = "FROM customers c LEFT JOIN customer_stats s ON s.customer_id = c.id"
 PHONE_TERM = re.compile(r"^[0-9 ().\-/+]+$")
@@ -91,6 +100,7 @@ def list_customers(
     descending: bool = True,
     page: int = 1,
     page_size: int = 25,
+    columns: str = "list",
 ) -> Page:
     """One page of customers matching the filter, with the total count; never the whole table.
 
@@ -112,10 +122,18 @@ def list_customers(
         found = store.rows(f"SELECT c.id {source} {order} LIMIT ? OFFSET ?", [size, offset])
         total = int(store.scalar("SELECT count(*) FROM customers") or 0)
     rows = store.frame(
-        f"SELECT {LIST_COLUMNS} {FROM} WHERE c.id IN (SELECT unnest(?::BIGINT[])) {order}",
+        f"SELECT {COLUMN_SETS[columns]} {FROM} WHERE c.id IN (SELECT unnest(?::BIGINT[])) {order}",
         [[r[0] for r in found]],
     )
     return Page(rows, int(total), page, size)
+
+
+def customer_row(store: Store, customer_id: int) -> dict:
+    """One customer with the API's columns (stats included); raises NotFoundError when it does not exist."""
+    frame = store.frame(f"SELECT {API_COLUMNS} {FROM} WHERE c.id = ?", [int(customer_id)])
+    if frame.is_empty():
+        raise NotFoundError(f"Customer {customer_id} does not exist (it may have been deleted).")
+    return frame.row(0, named=True)
 
 
 def customers_export_query(flt: CustomerFilter = CustomerFilter()) -> tuple[str, list]:

@@ -193,3 +193,32 @@ def delete_order(store: Store, order_id: int) -> None:
         stats.refresh_customers(cur, [before["customer_id"]])
 
     store.write(work)
+
+
+def match_order(store: Store, external_id: Any) -> int | None:
+    """The order an upsert updates: the one with this order number (external id), if any."""
+    ext = clean_text(external_id)
+    if ext is None:
+        return None
+    rows = store.rows("SELECT id FROM orders WHERE external_id = ?", [ext])
+    return int(rows[0][0]) if rows else None
+
+
+ORDER_FIELDS = ("customer_id", "ordered_at", "amount", "currency", "status", "external_id")
+
+
+def changed_input(store: Store, order_id: int | None, changes: dict[str, Any]) -> OrderInput:
+    """An order with the given fields replaced (absent ones kept, items too). New items without an amount make
+    the amount their total again. With no order id, the changes alone (defaults for the rest)."""
+    if order_id is None:
+        return OrderInput(**changes)
+    record = get_order(store, order_id)
+    values = {k: record.get(k) for k in ORDER_FIELDS}
+    values.update({k: v for k, v in changes.items() if k in ORDER_FIELDS})
+    if "items" in changes:
+        items = list(changes["items"] or ())
+        if "amount" not in changes and items:
+            values["amount"] = None
+    else:
+        items = order_items(store, order_id).drop("line_total").to_dicts()
+    return OrderInput(**values, items=items)

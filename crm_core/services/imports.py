@@ -2,15 +2,19 @@
 and audited around the plain ingest functions."""
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 from crm_core.audit import audited
 from crm_core.ingest import history, runner, saved_mappings
 from crm_core.ingest.options import ImportOptions
 from crm_core.ingest.runner import ImportSummary, Progress
-from crm_core.ingest.sniff import SourceFile
+from crm_core.ingest.json_rows import write_rows_csv
+from crm_core.ingest.sniff import SourceFile, sniff_file
 from crm_core.integrations import webhook_payloads
-from crm_core.permissions import Actor
+from crm_core.permissions import Actor, allowed
 from crm_core.store import Store
 
 WRAPS = {
@@ -56,3 +60,25 @@ def save_mapping(store: Store, actor: Actor | None, kind: str, headers: Sequence
     """Remember a column mapping for files with this header (admins and marketers)."""
     with audited(store, actor, "import.mapping_save", object_name=kind, kind=kind, columns=len(headers)):
         saved_mappings.save_mapping(store, kind, headers, mapping, actor.username)
+
+
+def import_body(store: Store, actor: Actor | None, kind: str, body: bytes | Sequence[Any], name: str,
+                options: ImportOptions = ImportOptions()) -> ImportSummary:
+    """Import the body of an API bulk request (admins and marketers) through the same steps as an uploaded file.
+
+    CSV bytes are sniffed and mapped like an upload (the saved mapping for their header, else the suggested one);
+    a list of JSON objects is written as a CSV file first (`ingest.json_rows`). The import is then `run_import`:
+    the same checks, rejects with line numbers, history entry (undoable in the dashboard) and audit entry."""
+    if not allowed(actor, "import.run"):  # refuse (and log the refusal) before writing any file
+        with audited(store, actor, "import.run", object_name=name, kind=kind):
+            pass
+    with tempfile.TemporaryDirectory(prefix="crm-api-import-") as work:
+        path = Path(work) / name
+        if isinstance(body, (bytes, bytearray)):
+            path.write_bytes(body)
+            source = sniff_file(path, name, Path(work))
+            mapping = saved_mappings.initial_mapping(store, kind, source.headers)[0]
+        else:
+            mapping = write_rows_csv(kind, body, path)
+            source = sniff_file(path, name, Path(work), delimiter=",", has_header=True)
+        return run_import(store, actor, kind, source, mapping, options)

@@ -8,6 +8,7 @@ from crm_core.integrations import webhook_payloads
 from crm_core.order_records import OrderInput
 from crm_core.permissions import Actor
 from crm_core.store import Store
+from crm_core.validation import ConflictError
 
 # The plain functions this module stands in front of: pages and ui/ never import them (a test checks).
 WRAPS = {
@@ -66,3 +67,47 @@ def delete_order(store: Store, actor: Actor | None, order_id: int) -> None:
         note.object_name = before.get("external_id")
         note.details.update(customer_id=before.get("customer_id"), amount=str(before.get("amount")))
         order_records.delete_order(store, order_id)
+
+
+def upsert_customer(store: Store, actor: Actor | None, changes: dict) -> tuple[int, bool]:
+    """Create a customer, or update the one with the same external id (else e-mail) with the given fields;
+    returns (id, created). A create that loses a race to the same key is retried once as an update."""
+    for attempt in (1, 2):
+        match = customer_records.match_customer(store, changes.get("external_id"), changes.get("email"))
+        if match is None:
+            try:
+                return create_customer(store, actor, customer_records.changed_input(None, changes)), True
+            except ConflictError:
+                if attempt == 2:
+                    raise
+                continue
+        patch_customer(store, actor, match, changes)
+        return match, False
+    raise AssertionError("unreachable")
+
+
+def patch_customer(store: Store, actor: Actor | None, customer_id: int, changes: dict) -> None:
+    """Change the given fields of a customer (a null clears one; attributes merged key by key)."""
+    record = customer_records.get_customer(store, customer_id)
+    update_customer(store, actor, customer_id, customer_records.changed_input(record, changes))
+
+
+def upsert_order(store: Store, actor: Actor | None, changes: dict) -> tuple[int, bool]:
+    """Create an order, or update the one with the same order number (external id); returns (id, created)."""
+    for attempt in (1, 2):
+        match = order_records.match_order(store, changes.get("external_id"))
+        if match is None:
+            try:
+                return create_order(store, actor, order_records.changed_input(store, None, changes)), True
+            except ConflictError:
+                if attempt == 2:
+                    raise
+                continue
+        patch_order(store, actor, match, changes)
+        return match, False
+    raise AssertionError("unreachable")
+
+
+def patch_order(store: Store, actor: Actor | None, order_id: int, changes: dict) -> None:
+    """Change the given fields of an order (its items too when given)."""
+    update_order(store, actor, order_id, order_records.changed_input(store, order_id, changes))
