@@ -27,6 +27,8 @@ ENDPOINT_MODULES = ("api.meta",
 def _dispatcher(by_method: dict[str, Endpoint]):
     async def dispatch(request: Request) -> Response:
         method = "GET" if request.method == "HEAD" else request.method
+        if method == "OPTIONS":  # what this address takes (a browser's CORS preflight is answered by the middleware)
+            return Response(status_code=204, headers={"Allow": ", ".join(sorted({*by_method, "OPTIONS"}))})
         ep = by_method.get(method)
         if ep is None:
             allowed = ", ".join(sorted(by_method))
@@ -56,7 +58,7 @@ def api_routes() -> list[BaseRoute]:
     grouped: dict[str, dict[str, Endpoint]] = {}
     for ep in ENDPOINTS:
         grouped.setdefault(ep.full_path, {})[ep.method] = ep
-    methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+    methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
     routes: list[BaseRoute] = [Route(f"{PREFIX}/openapi.json", _openapi, methods=["GET"]),
                                Route(f"{PREFIX}/docs", _reference, methods=["GET"])]
     # Fixed paths before templated ones, so /segments/preview is not read as /segments/{segment_id}.

@@ -33,6 +33,8 @@ def test_unknown_paths_and_methods_answer_json(api):
     answer = api.call("DELETE", "/me")
     assert answer.status_code == 405 and error_of(answer)["code"] == "method_not_allowed"
     assert "GET" in answer.headers["Allow"]
+    answer = api.call("OPTIONS", "/me", None)
+    assert answer.status_code == 204 and answer.headers["Allow"] == "GET, OPTIONS"
 
 
 def test_the_rate_limit_refuses_beyond_the_limit_with_headers(api):
