@@ -3,6 +3,7 @@ in it, and the outgoing webhook events it documents match the bodies the dispatc
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from datetime import datetime
 from decimal import Decimal
 
@@ -38,3 +39,12 @@ def test_each_webhook_body_the_dispatcher_sends_matches_the_document():
         schema = webhooks[key]["post"]["requestBody"]["content"]["application/json"]["schema"]
         errors = list(Draft202012Validator(schema, format_checker=FormatChecker()).iter_errors(json.loads(body)))
         assert not errors, (key, [e.message for e in errors])
+
+
+def test_the_readme_names_every_endpoint():
+    api_routes()
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for ep in ENDPOINTS:
+        short = ep.full_path.rsplit("/", 1)[-1]
+        assert f"{ep.method} {ep.full_path}" in readme or (ep.method == "POST" and f"`/{short}`" in readme), \
+            f"README's HTTP API table lacks {ep.method} {ep.full_path}"
