@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 # Every code an answer can carry, with its HTTP status: the OpenAPI document lists them from here.
 CODES: dict[str, tuple[int, str]] = {
     "bad_request": (400, "The request cannot be read (malformed JSON or CSV, wrong content type, bad parameter)."),
-    "unauthorized": (401, "No API key, or one that is unknown, expired or revoked."),
+    "unauthorized": (401, "No API key, or one that is unknown, expired or revoked (for receipts: a bad signature)."),
     "forbidden": (403, "The key's role does not allow this action."),
     "not_found": (404, "No such record or path."),
     "method_not_allowed": (405, "The path exists but not with this method."),
