@@ -67,14 +67,19 @@ class FactsScan(PeriodScan):
             WHERE d.day >= $start::DATE AND d.prev_day < $start::DATE AND d.day < $end::DATE""", self.params)
 
     def _previous_buyers(self) -> tuple:
+        # Every buyer is a repeat buyer but those whose first order ever is in the period (prev_day 0001-01-01) and
+        # is their only order in it: their orders from it on, less those from the period's end on, are 1.
         previous = self.period.previous()
-        return self.cur.execute(f"""
-            SELECT count(*), count(*) FILTER (WHERE p.prev_day > {FIRST} OR p.orders - coalesce(t.orders, 0) >= 2)
-            FROM customer_days p LEFT JOIN (
-                SELECT customer_id, orders FROM customer_days WHERE day >= $end::DATE AND prev_day < $end::DATE
-            ) t ON t.customer_id = p.customer_id
-            WHERE p.day >= $start::DATE AND p.prev_day < $start::DATE AND p.day < $end::DATE""",
+        buyers, once = self.cur.execute(f"""
+            SELECT (SELECT count(*) FROM customer_days
+                    WHERE day >= $start::DATE AND prev_day < $start::DATE AND day < $end::DATE),
+                   (SELECT count(*) FROM customer_days p LEFT JOIN (
+                        SELECT customer_id, orders FROM customer_days WHERE day >= $end::DATE AND prev_day < $end::DATE
+                    ) t ON t.customer_id = p.customer_id
+                    WHERE p.day >= $start::DATE AND p.prev_day = {FIRST} AND p.day < $end::DATE
+                          AND p.orders - coalesce(t.orders, 0) = 1)""",
             {"start": previous.starts_at, "end": previous.ends_before}).fetchall()[0]
+        return int(buyers), int(buyers) - int(once)
 
     def buyers(self) -> tuple[tuple[int, int], tuple[int, int]]:
         """(buyers, repeat buyers) for the period and for the previous one."""
@@ -94,10 +99,11 @@ class FactsScan(PeriodScan):
             # order ever came in that bucket before the period is new there too (as in PeriodScan), not returning.
             ends = self.starts[1] if len(self.starts) > 1 else self.period.end + timedelta(days=1)
             early = self.cur.execute(f"""
-                SELECT count(*) FROM customer_days d JOIN {self.stats} s ON s.customer_id = d.customer_id
-                WHERE d.day >= $start::DATE AND d.day < $ends AND d.prev_day >= $bucket AND d.prev_day < $start::DATE
-                      AND s.first_order_at >= $bucket::TIMESTAMP""",
-                {"start": self.period.starts_at, "ends": ends, "bucket": self.starts[0]}).fetchall()[0][0]
+                SELECT count(*) FROM customer_days d
+                WHERE d.day >= $start AND d.day < $ends AND d.prev_day >= $bucket AND d.prev_day < $start
+                      AND d.customer_id IN (SELECT customer_id FROM customer_days
+                                            WHERE day >= $bucket AND day < $start AND prev_day = {FIRST})""",
+                {"start": self.period.start, "ends": ends, "bucket": self.starts[0]}).fetchall()[0][0]
             found[0] = (found[0][0] + int(early), found[0][1] - int(early))
         return self._buyers_frame(found)
 
