@@ -130,3 +130,12 @@ def test_an_empty_workspace_with_facts(store):
     facts.rebuild(store)
     board = _same(store, Period(date(2026, 3, 1), date(2026, 3, 10)))
     assert board.kpi("orders").current == 0 and board.top_customers.is_empty()
+
+
+def test_the_app_rebuilds_out_of_date_facts_in_the_background(store, shop):
+    period = data_span(store, TODAY).period("30d")
+    facts.keep_fresh(store)  # what the app's Store does
+    create_order(store, OrderInput(customer_id=shop["second"], ordered_at="2025-06-25 10:00:00", amount="7"))
+    _same(store, period, source="orders")  # seen out of date: read from the orders, a rebuild starts
+    facts.wait(store, 60)
+    _same(store, period)  # rebuilt: read from the facts again
