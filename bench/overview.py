@@ -88,7 +88,8 @@ def _copy(scale: str, work: Path) -> Path:
     return target
 
 
-def measure(scale: str, repeat: int, naive_repeat: int, work: Path, orders_path: bool) -> None:
+def measure(scale: str, repeat: int, naive_repeat: int, work: Path, orders_path: bool,
+            ranges: list[str] | None = None) -> None:
     path = _copy(scale, work)
     store = Store(path)
     try:
@@ -100,6 +101,8 @@ def measure(scale: str, repeat: int, naive_repeat: int, work: Path, orders_path:
         print(f"segment facts rebuilt in {time.perf_counter() - started:.1f} s "
               f"(other processes {other.stop() or 0:.2f} cores)")
         for preset, level, country in CASES:
+            if ranges and preset not in ranges:
+                continue
             render(store, preset, level, country)  # warm-up
             if orders_path:
                 render(store, preset, level, country, use_facts=False)
@@ -144,13 +147,14 @@ def main() -> None:
     parser.add_argument("--naive-repeat", type=int, default=1)
     parser.add_argument("--orders-path", action="store_true",
                         help="also time each range read from the orders only (facts out of date)")
+    parser.add_argument("--ranges", nargs="+", default=None, help="only these presets (default: every case)")
     parser.add_argument("--work-dir", default=None, help="where the private copies go (default: a temp dir)")
     args = parser.parse_args()
     work = Path(args.work_dir or tempfile.mkdtemp(prefix="crm-bench-overview-"))
     work.mkdir(parents=True, exist_ok=True)
     print(f"overview bench {date.today()} (UTC ranges), repeat {args.repeat}")
     for scale in args.scales:
-        measure(scale, args.repeat, args.naive_repeat, work, args.orders_path)
+        measure(scale, args.repeat, args.naive_repeat, work, args.orders_path, args.ranges)
 
 
 if __name__ == "__main__":
