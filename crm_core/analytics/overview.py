@@ -140,38 +140,55 @@ class PeriodScan:
     places, top customers) and per bucket, status and currency (series, statuses, totals); the previous period's
     once, per buyer. Every figure of the page comes from these three passes."""
 
-    def __init__(self, cur, period: Period, bucket: str, include_simulated: bool) -> None:
-        self.cur, self.period, self.bucket = cur, period, bucket
+    source = "orders"  # what the per-buyer figures were read from (overview_facts.FactsScan: "segment facts")
+
+    def __init__(self, cur, period: Period, bucket: str, include_simulated: bool,
+                 simulated: int | None = None) -> None:
+        self.cur, self.period, self.bucket, self.include_simulated = cur, period, bucket, include_simulated
         self.starts = bucket_starts(period, bucket)
         # Without any simulated order there is nothing to leave out: no id column to read, no anti-join.
-        none = not cur.execute("SELECT count(*) FROM simulated_orders").fetchall()[0][0]
-        self.real = real_orders(include_simulated or none)
-        self.stats = "customer_stats" if include_simulated or none else _real_first_orders(cur)
+        if simulated is None:
+            simulated = cur.execute("SELECT count(*) FROM simulated_orders").fetchall()[0][0]
+        self.real = real_orders(include_simulated or not simulated)
+        self.stats = "customer_stats" if include_simulated or not simulated else _real_first_orders(cur)
         self.params = {"start": period.starts_at, "end": period.ends_before}
-        staged = {**self.params, "first_bucket": datetime.combine(self.starts[0], time.min)}
+        self.staged = {**self.params, "first_bucket": datetime.combine(self.starts[0], time.min)}
+        self._read_buyers()
+        self._read_cells()
+        self.before = self._previous_buyers()
+
+    def _run(self, sql: str, params: dict):
+        return self.cur.execute(sql, used_params(sql, params))
+
+    def _read_buyers(self) -> None:
+        """The table `overview_buyers`: the period's buyers with their orders, revenue and buckets (as bits)."""
         # Each buyer's buckets as bits (up to 64 buckets: two months of days, a year of weeks, 5 years of months).
-        index = _bucket_index(bucket, "o.ordered_at", in_period=True)
+        index = _bucket_index(self.bucket, "o.ordered_at", in_period=True)
         mask = f"bit_or(1::UBIGINT << {index}::UBIGINT)" if len(self.starts) <= 64 else "NULL::UBIGINT"
-        run = lambda sql, params: cur.execute(sql, used_params(sql, params))  # noqa: E731
-        run(f"""CREATE OR REPLACE TEMP TABLE overview_buyers AS
+        self._run(f"""CREATE OR REPLACE TEMP TABLE overview_buyers AS
             SELECT o.customer_id, count(*) AS orders,
                    coalesce(sum(o.amount) FILTER (WHERE {REVENUE_CONDITION}), 0)::DECIMAL(18,2) AS revenue,
                    {mask} AS buckets
             FROM orders o WHERE o.ordered_at >= $start AND o.ordered_at < $end AND {self.real}
-            GROUP BY o.customer_id""", staged)
-        # (bucket, status, currency) -> orders, amount, for this period and (bucket -1) the previous one: a few
-        # hundred rows read in one pass
-        previous = period.previous()
-        both = {**staged, "prev_start": previous.starts_at}
-        cells = run(f"""
+            GROUP BY o.customer_id""", self.staged)
+
+    def _read_cells(self) -> None:
+        """(bucket, status, currency) -> orders, amount, for this period and (bucket -1) the previous one: a few
+        hundred rows read in one pass."""
+        index = _bucket_index(self.bucket, "o.ordered_at", in_period=True)
+        both = {**self.staged, "prev_start": self.period.previous().starts_at}
+        cells = self._run(f"""
             SELECT CASE WHEN o.ordered_at >= $start THEN {index} ELSE -1 END AS k, o.status, o.currency, count(*),
                    sum(o.amount)
             FROM orders o WHERE o.ordered_at >= $prev_start AND o.ordered_at < $end AND {self.real}
             GROUP BY ALL""", both).fetchall()
         self.cells = [c for c in cells if c[0] >= 0]
         self.previous_cells = [c for c in cells if c[0] < 0]
-        # the previous period's buyers, and those who had ordered before it (or twice in it)
-        self.before = cur.execute(f"""
+
+    def _previous_buyers(self) -> tuple:
+        """The previous period's buyers, and those who had ordered before it (or twice in it)."""
+        previous = self.period.previous()
+        return self.cur.execute(f"""
             SELECT count(*), count(*) FILTER (WHERE b.n >= 2 OR s.first_order_at < $start)
             FROM (SELECT o.customer_id, count(*) AS n FROM orders o
                   WHERE o.ordered_at >= $start AND o.ordered_at < $end AND {self.real} GROUP BY 1) b
@@ -208,6 +225,10 @@ class PeriodScan:
         rows = self._buyer_rows()
         current = (sum(int(r[1]) for r in rows), sum(int(r[2]) for r in rows))
         return current, (int(self.before[0]), int(self.before[1]))
+
+    def customer_counts(self) -> tuple[int, int, int, int]:
+        """Customers known at the end of the period and of the previous one, new customers in each."""
+        return customer_counts(self.cur, self.period, self.stats)
 
     def revenue_series(self) -> pl.DataFrame:
         """Revenue and orders per bucket, empty buckets as zeros (period, revenue, orders)."""
@@ -246,6 +267,10 @@ class PeriodScan:
                 FROM (SELECT DISTINCT o.customer_id, {_bucket_index(self.bucket, 'o.ordered_at')} AS k
                       FROM orders o WHERE o.ordered_at >= $start AND o.ordered_at < $end AND {self.real}) d
                 JOIN {self.stats} s ON s.customer_id = d.customer_id GROUP BY d.k""", self.params).fetchall())
+        return self._buyers_frame(rows)
+
+    def _buyers_frame(self, rows: dict[int, tuple[int, int]]) -> pl.DataFrame:
+        """Bucket number -> (new, returning) as the chart's frame, every bucket present."""
         return pl.DataFrame({"period": self.starts,
                              "new": [rows.get(k, (0, 0))[0] for k in range(len(self.starts))],
                              "returning": [rows.get(k, (0, 0))[1] for k in range(len(self.starts))]},
@@ -287,39 +312,48 @@ def _real_first_orders(cur) -> str:
     return "overview_first"
 
 
-def _other_figures(cur, period: Period, stats: str = "customer_stats") -> dict[str, tuple]:
-    """Customers, new customers, segments, campaigns launched, messages sent and delivered per period."""
-    previous = period.previous()
-    params = {"start": period.starts_at, "end": period.ends_before, "prev_start": previous.starts_at}
+def customer_counts(cur, period: Period, stats: str = "customer_stats") -> tuple[int, int, int, int]:
+    """Customers known on the last day of the period and of the previous one, and new customers in each."""
+    params = {"start": period.starts_at, "end": period.ends_before, "prev_start": period.previous().starts_at}
     # A customer is known from CUSTOMER_SINCE: for most, created_at (no join); stats are read only for those
-    # created on or after the previous period's start.
-    row = cur.execute(f"""
+    # created on or after the previous period's start. Customers created before the previous period are known
+    # since then at the latest: counted without stats (their first order may be earlier still, which changes
+    # nothing for these counts).
+    early, *late = cur.execute(f"""
         WITH late AS (SELECT {CUSTOMER_SINCE} AS since, c.created_at FROM customers c
                       LEFT JOIN {stats} s ON s.customer_id = c.id WHERE c.created_at >= $prev_start)
         SELECT (SELECT count(*) FILTER (WHERE created_at < $prev_start) FROM customers),
                (SELECT count(*) FILTER (WHERE since < $end) FROM late),
                (SELECT count(*) FILTER (WHERE since < $start) FROM late),
                (SELECT count(*) FILTER (WHERE since >= $start AND since < $end) FROM late),
-               (SELECT count(*) FILTER (WHERE since >= $prev_start AND since < $start) FROM late),
-               (SELECT count(*) FROM segments WHERE created_at < $end),
+               (SELECT count(*) FILTER (WHERE since >= $prev_start AND since < $start) FROM late)""",
+                                params).fetchall()[0]
+    return int(early) + int(late[0]), int(early) + int(late[1]), int(late[2]), int(late[3])
+
+
+def _other_figures(cur, period: Period, customers: tuple[int, int, int, int]) -> dict[str, tuple]:
+    """Customers, new customers (from customer_counts), segments, campaigns launched, messages sent and delivered
+    per period."""
+    previous = period.previous()
+    params = {"start": period.starts_at, "end": period.ends_before, "prev_start": previous.starts_at}
+    row = cur.execute("""
+        SELECT (SELECT count(*) FROM segments WHERE created_at < $end),
                (SELECT count(*) FROM segments WHERE created_at < $start),
                (SELECT count(*) FROM campaigns WHERE launched_at >= $start AND launched_at < $end),
                (SELECT count(*) FROM campaigns WHERE launched_at >= $prev_start AND launched_at < $start)""",
                       params).fetchall()[0]
-    # Customers created before the previous period are known since then at the latest: counted without stats.
-    # (Their first order may be earlier still, which changes nothing for these counts.)
-    early = int(row[0])
     sent = cur.execute("""
         SELECT sent_at >= $start AS cur, count(*), count(delivered_at) FROM messages
         WHERE sent_at >= $prev_start AND sent_at < $end GROUP BY ALL""", params).fetchall()
     by_period = {bool(r[0]): (int(r[1]), int(r[2])) for r in sent}
-    return {"cur": (early + row[1], row[3], row[5], row[7], *by_period.get(True, (0, 0))),
-            "prev": (early + row[2], row[4], row[6], row[8], *by_period.get(False, (0, 0)))}
+    known, known_before, new, new_before = customers
+    return {"cur": (known, new, row[0], row[2], *by_period.get(True, (0, 0))),
+            "prev": (known_before, new_before, row[1], row[3], *by_period.get(False, (0, 0)))}
 
 
 def kpis(scan: PeriodScan) -> tuple[Kpi, ...]:
     """Every tile of KPIS for the scan's period, each with the previous period's value to compare with."""
-    totals, other = scan.totals(), _other_figures(scan.cur, scan.period, scan.stats)
+    totals, other = scan.totals(), _other_figures(scan.cur, scan.period, scan.customer_counts())
     buyers = dict(zip(("cur", "prev"), scan.buyers()))
     values: dict[str, list] = {key: [] for key in KPIS}
     for side in ("cur", "prev"):
