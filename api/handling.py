@@ -14,7 +14,8 @@ from api.errors import ApiError, from_exception
 from api.params import read_params
 from api.registry import Call, Endpoint, Reply
 from crm_core.integrations.api_keys import check_key
-from crm_core.integrations.receipt_signing import SignatureError, check_post
+from crm_core.integrations.receipt_signing import check_post
+from crm_core.integrations.signing import SignatureError
 
 JSON = "application/json"
 _VALIDATORS: dict[int, Draft202012Validator] = {}

@@ -5,7 +5,7 @@ from api.errors import ApiError
 from api.registry import MB, Call, endpoint
 from crm_core.campaigns.receipt_batching import ReceiptsNotApplied, receive_receipts
 from crm_core.campaigns.receipts import EVENTS, ID_LIMIT, REASON_LIMIT
-from crm_core.integrations.receipt_signing import SCHEME, SIGNATURE_HEADER, TIMESTAMP_HEADER, TOLERANCE_SECONDS
+from crm_core.integrations.signing import SCHEME, SIGNATURE_HEADER, TIMESTAMP_HEADER, TOLERANCE_SECONDS
 
 MAX_RECEIPTS = 10_000
 # Fields are described, not enforced by the schema: a malformed receipt is counted as invalid (with its reason)

@@ -38,7 +38,8 @@ from crm_core import workspace  # noqa: E402
 from crm_core.campaigns.delivery import DeliveryWorker  # noqa: E402
 from crm_core.campaigns.editing import CampaignInput, create_campaign, get_campaign  # noqa: E402
 from crm_core.campaigns.lifecycle import launch_campaign  # noqa: E402
-from crm_core.integrations.receipt_signing import receipt_secret, signed_headers  # noqa: E402
+from crm_core.integrations.receipt_signing import receipt_secret  # noqa: E402
+from crm_core.integrations.signing import signed_headers  # noqa: E402
 from crm_core.segments.saved import save_segment  # noqa: E402
 from crm_core.store import close_all, open_store  # noqa: E402
 from crm_core.validation import utc_now  # noqa: E402

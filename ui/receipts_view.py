@@ -7,7 +7,8 @@ import streamlit as st
 
 from crm_core.campaigns import vendor_http
 from crm_core.campaigns.receipts import receipt_activity
-from crm_core.integrations.receipt_signing import SCHEME, SIGNATURE_HEADER, SECRET_ENV, TIMESTAMP_HEADER
+from crm_core.integrations.receipt_signing import SECRET_ENV
+from crm_core.integrations.signing import SCHEME, SIGNATURE_HEADER, TIMESTAMP_HEADER
 from crm_core.permissions import Actor
 from crm_core.services import receipt_secret
 from crm_core.store import Store

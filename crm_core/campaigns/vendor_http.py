@@ -18,7 +18,8 @@ from typing import Callable
 
 import polars as pl
 
-from crm_core.integrations.receipt_signing import receipt_secret, signed_headers
+from crm_core.integrations.receipt_signing import receipt_secret
+from crm_core.integrations.signing import signed_headers
 from crm_core.store import Store
 
 log = logging.getLogger(__name__)

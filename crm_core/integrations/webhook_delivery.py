@@ -1,15 +1,12 @@
 """Posting queued webhook deliveries: signed JSON over HTTP, a short timeout, retries with exponential backoff,
 every attempt recorded; a dispatcher thread per workspace (started with the server).
 
-Signature (the same scheme as the delivery receipts): `X-CRM-Timestamp: <unix seconds>` and
-`X-CRM-Signature: v1=<hex HMAC-SHA256 of "<timestamp>.<body>" with the endpoint's secret>`; `X-CRM-Event` names
-the event and `X-CRM-Delivery` the delivery (the body's "id" is the event's id: the same on every retry and for
+Signature: crm_core.integrations.signing (the scheme the delivery receipts use), with the endpoint's secret;
+`X-CRM-Event` names the event and `X-CRM-Delivery` the delivery (the body's "id" is the event's id: the same on every retry and for
 every endpoint, so a receiver can drop duplicates). Deliveries are at least once: a crash between a post and its
 record sends it again."""
 from __future__ import annotations
 
-import hashlib
-import hmac
 import http.client
 import logging
 import threading
@@ -20,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from crm_core.integrations import webhooks
+from crm_core.integrations import signing, webhooks
 from crm_core.store import Store
 from crm_core.validation import utc_now
 
@@ -50,24 +47,11 @@ class PostResult:
 Poster = Callable[[str, bytes, Mapping[str, str], float], PostResult]
 
 
-def signature(secret: str, timestamp: int | str, body: bytes) -> str:
-    """The signature header's value: "v1=" + hex HMAC-SHA256 of "<timestamp>.<body>" with the secret."""
-    digest = hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode("ascii") + body, hashlib.sha256).hexdigest()
-    return f"v1={digest}"
-
-
-def verify(secret: str, timestamp: str, body: bytes, header: str) -> bool:
-    """Whether a signature header matches (what a receiver does; compare in constant time)."""
-    return any(hmac.compare_digest(signature(secret, timestamp, body), part.strip())
-               for part in (header or "").split(","))
-
-
 def signed_headers(secret: str, event: str, delivery_id: int, body: bytes, now: datetime) -> dict[str, str]:
     """The headers of one attempt: content type, event, delivery id, timestamp and signature."""
-    stamp = int(now.replace(tzinfo=timezone.utc).timestamp())
     return {"Content-Type": "application/json", "User-Agent": USER_AGENT, "X-CRM-Event": event,
-            "X-CRM-Delivery": str(delivery_id), "X-CRM-Timestamp": str(stamp),
-            "X-CRM-Signature": signature(secret, stamp, body)}
+            "X-CRM-Delivery": str(delivery_id),
+            **signing.signed_headers(secret, body, now.replace(tzinfo=timezone.utc).timestamp())}
 
 
 def http_post(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> PostResult:

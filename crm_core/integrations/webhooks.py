@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 import threading
 import uuid
 import weakref
@@ -20,12 +19,12 @@ from urllib.parse import urlsplit
 
 import polars as pl
 
+from crm_core.integrations import signing
 from crm_core.integrations.webhook_events import TEST_EVENT, check_events, event, event_data
 from crm_core.store import Store
 from crm_core.validation import NotFoundError, ValidationError, clean_text, utc_now
 
 log = logging.getLogger(__name__)
-SECRET_PREFIX = "whsec_"
 URL_LIMIT = 2000
 DESCRIPTION_LIMIT = 200
 MAX_ATTEMPTS = 8  # a delivery is tried 8 times (the last about 21 minutes after the first), then 'failed'
@@ -68,11 +67,6 @@ def _row(values: tuple) -> Endpoint:
     found = dict(zip(COLUMNS, values))
     found["events"] = tuple(found["events"] or ())
     return Endpoint(**found)
-
-
-def new_secret() -> str:
-    """A fresh signing secret (shared with the receiver, which checks the signature with it)."""
-    return SECRET_PREFIX + secrets.token_urlsafe(32)
 
 
 def check_url(raw: object) -> str:
@@ -130,7 +124,7 @@ def create_endpoint(store: Store, url: str, description: str | None, events: Ite
     def work(cur) -> int:
         return cur.execute("INSERT INTO webhook_endpoints (url, description, events, secret, active, created_by, "
                            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                           [clean_url, text, chosen, new_secret(), bool(active), created_by, now, now]).fetchall()[0][0]
+                           [clean_url, text, chosen, signing.new_secret(), bool(active), created_by, now, now]).fetchall()[0][0]
 
     endpoint_id = store.write(work, data=False)
     _changed()
@@ -156,7 +150,7 @@ def rotate_secret(store: Store, endpoint_id: int, updated_by: str, now: datetime
     now = now or utc_now()
     store.write(lambda cur: cur.execute(
         "UPDATE webhook_endpoints SET secret = ?, secret_rotated_at = ?, updated_by = ?, updated_at = ? WHERE id = ?",
-        [new_secret(), now, updated_by, now, int(endpoint_id)]), data=False)
+        [signing.new_secret(), now, updated_by, now, int(endpoint_id)]), data=False)
     return get_endpoint(store, endpoint_id)
 
 

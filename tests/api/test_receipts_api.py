@@ -18,7 +18,8 @@ from crm_core.campaigns.delivery import DeliveryWorker
 from crm_core.campaigns.editing import get_campaign
 from crm_core.campaigns.lifecycle import launch_campaign
 from crm_core.campaigns.reporting import delivery_counts
-from crm_core.integrations.receipt_signing import receipt_secret, signed_headers
+from crm_core.integrations.receipt_signing import receipt_secret
+from crm_core.integrations.signing import signed_headers
 from crm_core.segments.saved import save_segment
 from crm_core.store import close_all, open_store
 from crm_core.validation import utc_now

@@ -12,7 +12,7 @@ import pytest
 
 from crm_core.campaigns import receipt_batching, vendor, vendor_http
 from crm_core.campaigns.receipt_batching import ReceiptsNotApplied, receive_receipts
-from crm_core.integrations import receipt_signing
+from crm_core.integrations import receipt_signing, signing
 from tests.core.campaigns.test_receipts import sent  # noqa: F401 - the fixture
 
 
@@ -133,7 +133,7 @@ def test_http_mode_posts_signed_chunks_and_retries_the_failed_one(sent):  # noqa
         receiver.close()
     assert len(receiver.posts) == -(-due // 10)  # ceil: every chunk was tried
     headers, body = receiver.posts[0]
-    assert receipt_signing.verify(receipt_signing.receipt_secret(store), headers, body) > 0
+    assert signing.verify(receipt_signing.receipt_secret(store), headers, body) > 0
     sent_ids = [r["receipt_id"] for r in json.loads(body)]
     assert len(sent_ids) == 10 and set(json.loads(body)[0]) == {"receipt_id", "vendor_message_id", "event", "reason",
                                                                  "occurred_at"}

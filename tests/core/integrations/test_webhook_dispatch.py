@@ -14,8 +14,9 @@ import pytest
 
 from crm_core.customer_records import CustomerInput
 from crm_core.integrations import webhooks
-from crm_core.integrations.webhook_delivery import (Dispatcher, background_dispatcher, send_test_event, signature,
-                                                    stop_background_dispatchers, verify)
+from crm_core.integrations.signing import SignatureError, signature, verify
+from crm_core.integrations.webhook_delivery import (Dispatcher, background_dispatcher, send_test_event,
+                                                    stop_background_dispatchers)
 from crm_core.permissions import Actor
 from crm_core.services import records
 from tests.core.campaigns.shop import Clock
@@ -46,10 +47,12 @@ def test_the_signature_is_hmac_sha256_of_timestamp_dot_body():
     body = b'{"id":"evt_1"}'
     expected = hmac.new(b"whsec_abc", b"1793610000." + body, hashlib.sha256).hexdigest()
     assert signature("whsec_abc", 1793610000, body) == f"v1={expected}"
-    assert verify("whsec_abc", "1793610000", body, f"v0=old, v1={expected}")
-    assert not verify("whsec_abc", "1793610001", body, f"v1={expected}")
-    assert not verify("whsec_other", "1793610000", body, f"v1={expected}")
-    assert not verify("whsec_abc", "1793610000", body + b" ", f"v1={expected}")
+    sent = lambda stamp, sig: {"X-CRM-Timestamp": stamp, "X-CRM-Signature": sig}  # noqa: E731
+    assert verify("whsec_abc", sent("1793610000", f"v0=old, v1={expected}"), body, now=1793610000) == 1793610000
+    for secret, stamp, signed in (("whsec_abc", "1793610001", body), ("whsec_other", "1793610000", body),
+                                  ("whsec_abc", "1793610000", body + b" ")):
+        with pytest.raises(SignatureError):
+            verify(secret, sent(stamp, f"v1={expected}"), signed, now=1793610000)
 
 
 def test_a_failed_first_attempt_is_retried_after_the_backoff_and_lands(store, receiver):
