@@ -5,10 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from api.record_schemas import (CUSTOMER, CUSTOMER_BODY, IMPORT_RESULT, bulk_body, customer_out,
-                                id_param, import_options, import_params, import_result, sort_label, sort_params, words)
+                                id_param, import_params, bulk_import, sort_label, sort_params, words)
 from api.registry import BULK_MAX_BODY, Call, Param, Reply, endpoint, page_params, page_schema, paged
 from crm_core.customer_search import CUSTOMER_SORTS, CustomerFilter, customer_row, list_customers
-from crm_core.services import imports, records
+from crm_core.services import records
 
 TAG = "Customers"
 WRITE_ERRORS = (400, 401, 403, 404, 409, 422, 429)
@@ -82,8 +82,5 @@ def bulk_customers(call: Call) -> dict:
     for that header, else the suggested one). Every valid row is written or none; rows that cannot be imported
     are rejected with their line and reason, as on the Import page; the import appears in the dashboard's
     history, where it can be undone. Admins and marketers."""
-    from_json = call.content_type != "text/csv"
-    summary = imports.import_body(call.store, call.actor, "customers", call.body,
-                                  "api-customers." + ("json" if from_json else "csv"), import_options(call.query))
-    return import_result(summary, from_json)
+    return bulk_import(call, "customers")
 

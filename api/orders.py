@@ -6,12 +6,12 @@ from decimal import Decimal
 
 from api.errors import ApiError
 from api.record_schemas import (ID, IMPORT_RESULT, ORDER, ORDER_BODY, ORDER_DETAIL, bulk_body, id_param,
-                                import_options, import_params, import_result, order_out, sort_label, sort_params,
+                                import_params, bulk_import, order_out, sort_label, sort_params,
                                 words)
 from api.registry import BULK_MAX_BODY, Call, Param, Reply, endpoint, page_params, page_schema, paged
 from crm_core.order_records import get_order, order_items
 from crm_core.order_search import ORDER_SORTS, OrderFilter, list_orders
-from crm_core.services import imports, records
+from crm_core.services import records
 from crm_core.stats import ORDER_STATUSES
 
 TAG = "Orders"
@@ -88,7 +88,4 @@ def bulk_orders(call: Call) -> dict:
     keys; customers are referred to by `customer_ref`, their external id, or `customer_email`) or a CSV file
     (Content-Type text/csv, mapped as the Import page would). Every valid row is written or none; rejected rows
     come back with their line and reason; the import can be undone in the dashboard. Admins and marketers."""
-    from_json = call.content_type != "text/csv"
-    summary = imports.import_body(call.store, call.actor, "orders", call.body,
-                                  "api-orders." + ("json" if from_json else "csv"), import_options(call.query))
-    return import_result(summary, from_json)
+    return bulk_import(call, "orders")

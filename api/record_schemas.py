@@ -1,18 +1,19 @@
 """JSON schemas of the customers and orders endpoints (bodies and answers), their shared query parameters, and the
-answer of a bulk import. The bulk row schemas come from the import's field catalog, the sorts and statuses from
-the core's registries, so the documentation cannot drift from what the import and the lists accept."""
+bulk import (run through the dashboard's import, and its answer). The bulk row schemas come from the import's
+field catalog, the sorts and statuses from the core's registries, so the documentation cannot drift from what
+the import and the lists accept."""
 from __future__ import annotations
 
 import json
 import re
 from typing import Any
 
-from api.registry import Param
+from api.registry import Call, Param
 from crm_core.ingest.fields import fields
 from crm_core.ingest.json_rows import ATTRIBUTES, FIRST_LINE
 from crm_core.ingest.mapping import ATTRIBUTE_NAME
 from crm_core.ingest.options import MISSING_CUSTOMERS, ON_EXISTING, REPEATED_ORDERS, ImportOptions
-from crm_core.ingest.runner import ImportSummary
+from crm_core.services import imports
 from crm_core.stats import ORDER_STATUSES
 
 BIGINT_MAX = 2**63 - 1
@@ -166,16 +167,19 @@ def import_params(kind: str) -> tuple[Param, ...]:
     return tuple(params)
 
 
-def import_options(query: dict[str, Any]) -> ImportOptions:
-    """The import options from the query values."""
+def _import_options(query: dict[str, Any]) -> ImportOptions:
     return ImportOptions(on_existing=query["on_existing"], blank_overwrites=query["blank_overwrites"],
                          missing_customers=query.get("missing_customers") or "create",
                          repeated_orders=query.get("repeated_orders") or "reject",
                          default_currency=query.get("currency") or "USD")
 
 
-def import_result(summary: ImportSummary, from_json: bool) -> dict[str, Any]:
-    """What a bulk request answers: the import's counts, reasons and first rejected rows."""
+def bulk_import(call: Call, kind: str) -> dict[str, Any]:
+    """Run a bulk request's body (JSON rows or CSV) through the dashboard's import; answer its counts, reasons and
+    first rejected rows."""
+    from_json = call.content_type != "text/csv"
+    summary = imports.import_body(call.store, call.actor, kind, call.body,
+                                  f"api-{kind}." + ("json" if from_json else "csv"), _import_options(call.query))
     counts = summary.counts
     rejects = []
     for row in summary.rejects.head(REJECTS_IN_ANSWER).iter_rows(named=True):
