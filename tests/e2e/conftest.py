@@ -33,12 +33,28 @@ def chromium_path() -> str:
     return path
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Remember each phase's outcome on the test item, so fixtures can tell a failed test at teardown."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
+def _failed(request) -> bool:
+    report = getattr(request.node, "report_call", None)
+    return bool(report and report.failed)
+
+
 @pytest.fixture
-def app_server(tmp_path: Path):
-    """A fresh app (no accounts, demo data on first start) for one test."""
+def app_server(tmp_path: Path, request):
+    """A fresh app (no accounts, demo data on first start) for one test; its log is printed if the test fails."""
     server = AppServer(tmp_path)
     yield server
     server.stop()
+    if _failed(request):
+        log = (tmp_path / "server.log").read_text(errors="replace").splitlines()
+        print("\n--- server log (last 60 lines) ---\n" + "\n".join(log[-60:]))
 
 
 @pytest.fixture(scope="session")
@@ -53,12 +69,19 @@ def browser(chromium_path: str):
 
 
 @pytest.fixture
-def page(browser):
-    """A fresh browser context and page (own cookies), downloads allowed."""
+def page(browser, request):
+    """A fresh browser context and page (own cookies), downloads allowed; on failure its screen and text are kept."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(30_000)
     yield page
+    if _failed(request):
+        try:
+            path = shot(page, f"failed-{request.node.name}")
+            print(f"\n--- page at failure ({page.url}), screenshot {path.name} ---\n"
+                  + page.locator("body").inner_text(timeout=5_000)[:4_000])
+        except Exception as exc:  # the page may be gone; the test's own error matters more
+            print(f"(no page capture: {exc})")
     context.close()
 
 

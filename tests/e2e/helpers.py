@@ -18,6 +18,26 @@ def box(page, label: str):
     return page.get_by_role("textbox", name=label, exact=True)
 
 
+def open_expander(page, title: str):
+    """Open the expander with this title and wait until it has stopped growing; return its body.
+
+    The expander animates open: a click on a button inside it while it still grows can land where the button
+    was a frame earlier and do nothing (seen on a busy machine).
+    """
+    page.locator("summary").filter(has_text=title).click()
+    body = page.get_by_test_id("stExpander").filter(has=page.locator("summary").filter(has_text=title)) \
+        .get_by_test_id("stExpanderDetails")
+    body.wait_for()
+    last = None
+    for _ in range(50):
+        now = body.bounding_box()
+        if now is not None and now == last:
+            return body
+        last = now
+        page.wait_for_timeout(150)
+    raise AssertionError(f"the expander {title!r} did not stop moving")
+
+
 def create_admin(page, base_url: str, path: str = "") -> None:
     """Fill the first-run setup form and wait for the login form."""
     page.goto(base_url + path)

@@ -7,7 +7,7 @@ import requests
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import shot
-from tests.e2e.helpers import box, create_admin, idle, log_in
+from tests.e2e.helpers import box, create_admin, idle, log_in, open_expander
 
 pytestmark = pytest.mark.browser
 
@@ -19,8 +19,7 @@ def test_admin_makes_uses_and_revokes_an_api_key(app_server, page):
     page.get_by_role("heading", name="API & webhooks").wait_for()
     idle(page)
     page.get_by_text("No API keys yet").wait_for()
-    page.locator("summary").filter(has_text="New API key").click()
-    form = page.get_by_test_id("stExpanderDetails").filter(has=page.get_by_role("button", name="Make key"))
+    form = open_expander(page, "New API key")
     box(form, "Name").fill("Shop sync")
     expect(form.get_by_role("combobox", name="Role")).to_have_value("Marketer")
     form.get_by_role("button", name="Make key").click()

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import shot
-from tests.e2e.helpers import PASSWORD, box, create_admin, idle, log_in
+from tests.e2e.helpers import PASSWORD, box, create_admin, idle, log_in, open_expander
 
 pytestmark = pytest.mark.browser
 TEMPORARY = "temporary pass 1234"
@@ -35,8 +35,7 @@ def test_admin_adds_an_analyst_who_reads_but_cannot_change(app_server, page):
     page.goto(app_server.url + "/users")
     page.get_by_role("heading", name="Users & audit").wait_for()
     idle(page)
-    page.locator("summary").filter(has_text="Add user").click()
-    form = page.get_by_test_id("stExpanderDetails").filter(has=page.get_by_role("button", name="Add user"))
+    form = open_expander(page, "Add user")
     box(form, "Username").fill("anna")
     box(form, "Name").fill("Anna Analyst")
     box(form, "E-mail").fill("anna@example.com")
