@@ -132,6 +132,18 @@ def send_at() -> datetime | None:
     return datetime.combine(day, s.get(K + "send_time") or time(9, 0))
 
 
+def _number(label: str, key: str, *, integer: bool, **kwargs: Any) -> None:
+    """A number box whose value lives in the session state under `key`, also passed as its default.
+
+    With the key alone the box's default is its minimum, and a box the browser draws afresh (one a rerun cut
+    short had dropped, or one inside an expander opened later) showed and sent back that minimum: a campaign
+    launched that way had every vendor rate at 0 and failed.
+    """
+    current = st.session_state.get(key)
+    value = None if current is None else (int(current) if integer else float(current))
+    st.number_input(label, value=value, key=key, **kwargs)
+
+
 def sending_settings(current: dict[str, Any], editable: bool = True) -> None:
     """When to send, sending speed, holdout, frequency cap and seed."""
     when = st.radio("When", ["now", "later"], key=K + "when", horizontal=True, disabled=not editable,
@@ -146,22 +158,21 @@ def sending_settings(current: dict[str, Any], editable: bool = True) -> None:
     field_error("scheduled_at", current.get("scheduled_at"), "scheduled_at")
     cols = st.columns(4)
     with cols[0]:
-        st.number_input("Sending speed (messages/s)", min_value=0, max_value=MAX_THROTTLE, step=10,
-                        key=K + "throttle", help="How many messages per second go to the vendor; 0 = no limit.")
+        _number("Sending speed (messages/s)", K + "throttle", integer=True, min_value=0, max_value=MAX_THROTTLE,
+                step=10, help="How many messages per second go to the vendor; 0 = no limit.")
         field_error("throttle_per_second", current.get("throttle_per_second"), "throttle_per_second")
     with cols[1]:
-        st.number_input("Holdout (%)", min_value=0.0, max_value=90.0, step=1.0, format="%.2f", key=K + "holdout",
-                        help="Keep this share of the audience as a control group (chosen at random with the "
-                             "seed): they get nothing, so you can measure the campaign's effect.")
+        _number("Holdout (%)", K + "holdout", integer=False, min_value=0.0, max_value=90.0, step=1.0, format="%.2f",
+                help="Keep this share of the audience as a control group (chosen at random with the seed): they "
+                     "get nothing, so you can measure the campaign's effect.")
         field_error("holdout_pct", current.get("holdout_pct"), "holdout_pct")
     with cols[2]:
-        st.number_input("Frequency cap (hours)", min_value=0, max_value=24 * 365, step=24, key=K + "cap",
-                        help="Skip anyone who was sent a message in the last N hours; 0 = no cap.")
+        _number("Frequency cap (hours)", K + "cap", integer=True, min_value=0, max_value=24 * 365, step=24,
+                help="Skip anyone who was sent a message in the last N hours; 0 = no cap.")
         field_error("frequency_cap_hours", current.get("frequency_cap_hours"), "frequency_cap_hours")
     with cols[3]:
-        st.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key=K + "seed",
-                        help="The same seed picks the same holdout and makes the vendor simulator "
-                             "behave the same way.")
+        _number("Seed", K + "seed", integer=True, min_value=0, max_value=2**31 - 1, step=1,
+                help="The same seed picks the same holdout and makes the vendor simulator behave the same way.")
         field_error("seed", current.get("seed"), "seed")
 
 
@@ -177,14 +188,14 @@ def vendor_settings(current: dict[str, Any], channel: str) -> None:
         key = K + "v-" + f.name
         with cols[i % 2]:
             if f.name == "max_attempts":
-                st.number_input(label, min_value=1, max_value=10, step=1, key=key, help=help_text)
+                _number(label, key, integer=True, min_value=1, max_value=10, step=1, help=help_text)
             elif f.name.endswith("_rate"):
                 usual = {"open_rate": opens, "click_rate": clicks}.get(f.name)
-                st.number_input(label, min_value=0.0, max_value=100.0, step=1.0, format="%.1f", key=key,
-                                help=help_text, placeholder=None if usual is None else f"usual: {usual:.0%}")
+                _number(label, key, integer=False, min_value=0.0, max_value=100.0, step=1.0, format="%.1f",
+                        help=help_text, placeholder=None if usual is None else f"usual: {usual:.0%}")
             else:
-                st.number_input(label, min_value=0.0, max_value=86_400.0, step=1.0, format="%.1f", key=key,
-                                help=help_text)
+                _number(label, key, integer=False, min_value=0.0, max_value=86_400.0, step=1.0, format="%.1f",
+                        help=help_text)
             field_error(f"vendor.{f.name}", current.get(f"vendor.{f.name}"), f"vendor.{f.name}")
     _conversion_settings(current)
 
@@ -200,11 +211,11 @@ def _conversion_settings(current: dict[str, Any]) -> None:
         label, help_text = VENDOR_LABELS[name]
         with cols[i % 2]:
             if name.endswith("_rate"):
-                st.number_input(label, min_value=0.0, max_value=100.0, step=1.0, format="%.1f", key=K + "v-" + name,
-                                help=help_text, disabled=not on)
+                _number(label, K + "v-" + name, integer=False, min_value=0.0, max_value=100.0, step=1.0,
+                        format="%.1f", help=help_text, disabled=not on)
             else:
-                st.number_input(label, min_value=0.01, max_value=1_000_000.0, step=5.0, format="%.2f",
-                                key=K + "v-" + name, help=help_text, disabled=not on)
+                _number(label, K + "v-" + name, integer=False, min_value=0.01, max_value=1_000_000.0, step=5.0,
+                        format="%.2f", help=help_text, disabled=not on)
             field_error(f"vendor.{name}", current.get(f"vendor.{name}"), f"vendor.{name}")
 
 

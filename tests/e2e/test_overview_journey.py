@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
+from playwright.sync_api import expect
+
 from tests.e2e.conftest import shot
 from tests.e2e.helpers import create_admin, idle, log_in
 
@@ -42,6 +44,8 @@ def test_overview_tiles_charts_map_and_downloads(app_server, page):
     log_in(page)
     page.get_by_role("heading", name="Overview", exact=True).wait_for()
     tiles = page.get_by_test_id("stMetric")
+    tiles.nth(9).wait_for()  # the heading is drawn before the tiles: wait for the last one
+    idle(page)
     assert tiles.count() == 10
     texts = " ".join(tiles.all_inner_texts())
     for label in ("Customers", "New customers", "Revenue (USD)", "Repeat rate", "Delivery rate"):
@@ -51,14 +55,16 @@ def test_overview_tiles_charts_map_and_downloads(app_server, page):
     charts.nth(3).wait_for()
     assert charts.count() == 4  # revenue, new vs returning, map, orders by status
     page.locator(".js-plotly-plot canvas.maplibregl-canvas").first.wait_for()  # the map drew (no tiles needed)
-    assert page.locator(".js-plotly-plot .modebar-btn[data-title='Download plot as a PNG']").count() == 4
+    png_buttons = page.locator(".js-plotly-plot .modebar-btn[data-title='Download plot as a PNG']")
+    png_buttons.nth(3).wait_for(state="attached")
+    assert png_buttons.count() == 4
     _shot(page, "overview-30-days")
 
     rows = list(csv.DictReader(io.StringIO(_download_text(page, page.get_by_role("button", name="CSV", exact=True).first))))
     assert len(rows) == 30 and set(rows[0]) == {"period", "revenue", "orders"}
 
     _choose(page, "Date range", "All time")
-    page.get_by_text("Month", exact=True).wait_for()
+    expect(page.get_by_role("radio", name="Month")).to_be_checked()  # a long range is grouped by month
     _choose(page, "Map", "States of United States")
     _shot(page, "overview-all-time-us-states")
     assert "New York" in page.locator(".js-plotly-plot").nth(2).inner_html() or charts.count() == 4

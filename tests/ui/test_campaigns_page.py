@@ -143,6 +143,22 @@ def test_saving_a_draft_opens_it_with_the_pre_launch_checks():
     assert _number(at, "Longest message") == preview.lengths.longest
 
 
+def test_every_number_box_has_its_value_as_its_default():
+    """The browser draws a box afresh from its default (after a rerun cut short, or in an expander opened later):
+    that default must be the campaign's value, not the box's minimum, or the vendor rates silently become 0."""
+    at = _new()
+    at.number_input(key="cmp-f-seed").set_value(99).run()
+    at.number_input(key="cmp-f-v-send_success_rate").set_value(80.0).run()
+    boxes = [n for n in at.number_input if (n.key or "").startswith("cmp-f-")]
+    assert len(boxes) >= 12
+    shown = {n.key: n.value for n in boxes}
+    assert shown["cmp-f-seed"] == 99 and shown["cmp-f-v-send_success_rate"] == 80.0
+    assert shown["cmp-f-v-delivery_rate"] > 0  # a default the vendor simulator starts from
+    for box in boxes:
+        if box.value is not None:
+            assert box.proto.HasField("default") and box.proto.default == box.value, box.label
+
+
 def test_launch_needs_the_confirmation_then_delivery_shows_in_the_counts():
     cid = _draft(name="Big hello")
     at = page(CAMPAIGNS, campaign=str(cid))
