@@ -1,6 +1,8 @@
 """Small Playwright helpers for driving Streamlit pages."""
 from __future__ import annotations
 
+from playwright.sync_api import expect
+
 PASSWORD = "correct horse battery"
 
 
@@ -16,6 +18,21 @@ def idle(page, timeout: int = 30_000) -> None:
 def box(page, label: str):
     """The text box with exactly this label."""
     return page.get_by_role("textbox", name=label, exact=True)
+
+
+def fill_single(page, label: str, value: str) -> None:
+    """Fill the text box with this label once it is the only one (mid-rerun an old form can linger a moment,
+    or a new one appear: then wait for the run to end and try again)."""
+    for attempt in range(4):
+        found = box(page, label)
+        try:
+            expect(found).to_have_count(1)
+            found.fill(value, timeout=5_000)
+            return
+        except Exception:  # noqa: BLE001 - two boxes for a moment; the last attempt raises
+            if attempt == 3:
+                raise
+            idle(page)
 
 
 def open_expander(page, title: str):
@@ -61,8 +78,8 @@ def log_in(page, username: str = "ada", password: str = PASSWORD) -> None:
     """
     for attempt in range(2):
         idle(page)
-        box(page, "Username").fill(username)
-        box(page, "Password").fill(password)
+        fill_single(page, "Username", username)
+        fill_single(page, "Password", password)
         page.get_by_role("button", name="Log in").click()
         try:
             page.get_by_role("button", name="Log out").wait_for(timeout=15_000 if attempt == 0 else 30_000)

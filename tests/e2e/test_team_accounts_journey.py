@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import shot
-from tests.e2e.helpers import PASSWORD, box, create_admin, idle, log_in, open_expander
+from tests.e2e.helpers import PASSWORD, box, create_admin, fill_single, idle, log_in, open_expander
 
 pytestmark = pytest.mark.browser
 TEMPORARY = "temporary pass 1234"
@@ -23,8 +23,8 @@ def _log_out(page) -> None:
 
 def _try_login(page, username: str, password: str) -> None:
     idle(page)
-    box(page, "Username").fill(username)
-    box(page, "Password").fill(password)
+    fill_single(page, "Username", username)
+    fill_single(page, "Password", password)
     page.get_by_role("button", name="Log in").click()
     idle(page)
 
