@@ -18,8 +18,8 @@ from crm_core.store import Store
 from crm_core.validation import NotFoundError, ValidationError
 from ui.auth import CurrentUser
 from ui.campaign_format import clear_errors, field_error, has_errors, other_errors, set_errors
-from ui.campaign_form import (K, OPEN_KEY, form_input, load_form, new_input, sending_settings, variables_help,
-                              vendor_settings, watched)
+from ui.campaign_form import (K, OPEN_KEY, form_input, kept, kept_index, load_form, new_input, sending_settings,
+                              variables_help, vendor_settings, watched)
 from ui.campaign_ideas import message_ideas
 from ui.segment_editor import rule_editor
 from ui.segment_views import audience_panel
@@ -53,22 +53,26 @@ def editor(store: Store, campaign: Campaign | None, user: CurrentUser) -> Campai
     other_errors(FIELD_KEYS)
     catalog = load_catalog(store)
 
-    st.text_input("Campaign name", key=K + "name", max_chars=100, placeholder="e.g. Autumn sale for big spenders")
+    st.text_input("Campaign name", value=kept(K + "name", ""), key=K + "name", max_chars=100,
+                  placeholder="e.g. Autumn sale for big spenders")
     field_error("name", current["name"], "name")
-    st.text_area("Description", key=K + "description", height=68, placeholder="What this campaign is for (optional)")
+    st.text_area("Description", value=kept(K + "description", ""), key=K + "description", height=68,
+                 placeholder="What this campaign is for (optional)")
     field_error("description", current["description"], "description")
 
     st.subheader("Audience")
     _audience(store, catalog, segments, current)
 
     st.subheader("Message")
-    channel = st.segmented_control("Channel", list(CHANNELS), key=K + "channel", required=True,
+    channel = st.segmented_control("Channel", list(CHANNELS), default=kept(K + "channel", "email"), key=K + "channel",
+                                   required=True,
                                    format_func=lambda c: CHANNELS[c].label)
     field_error("channel", current["channel"], "channel")
     if CHANNELS[channel].has_subject:
-        st.text_input("Subject", key=K + "subject", max_chars=200, persist_state="page")
+        st.text_input("Subject", value=kept(K + "subject", ""), key=K + "subject", max_chars=200,
+                      persist_state="page")
         field_error("subject", current["subject"], "subject")
-    st.text_area("Message", key=K + "template", height=200,
+    st.text_area("Message", value=kept(K + "template", ""), key=K + "template", height=200,
                  help="Plain text. Insert customer values with {{ variable }}; see the list below.")
     field_error("template", current["template"], "template")
     limit = CHANNELS[channel].body_limit
@@ -88,14 +92,16 @@ def editor(store: Store, campaign: Campaign | None, user: CurrentUser) -> Campai
 
 
 def _audience(store: Store, catalog: Catalog, segments: dict[int, str], current: dict) -> None:
-    source = st.radio("Send to", ["segment", "rule"], key=K + "source", horizontal=True,
+    source = st.radio("Send to", ["segment", "rule"], index=kept_index(["segment", "rule"], K + "source") or 0,
+                      key=K + "source", horizontal=True,
                       format_func=lambda s: "A saved segment" if s == "segment" else "Build a rule")
     if source == "segment":
         if not segments:
             st.info("There are no saved segments yet: build a rule here, or save one on the Segments page.")
         if st.session_state.get(K + "segment") not in segments:
             st.session_state[K + "segment"] = None
-        st.selectbox("Segment", list(segments), key=K + "segment", format_func=segments.get,
+        st.selectbox("Segment", list(segments), index=kept_index(list(segments), K + "segment"), key=K + "segment",
+                     format_func=segments.get,
                      placeholder="Choose a segment", help="Sizes as last measured; the exact count as of now is "
                                                           "shown before launch, after the cap and holdout.")
     else:

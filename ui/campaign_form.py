@@ -132,27 +132,41 @@ def send_at() -> datetime | None:
     return datetime.combine(day, s.get(K + "send_time") or time(9, 0))
 
 
-def _number(label: str, key: str, *, integer: bool, **kwargs: Any) -> None:
-    """A number box whose value lives in the session state under `key`, also passed as its default.
+def kept(key: str, fallback: Any = None) -> Any:
+    """The form's value under `key`, to pass as that widget's default as well.
 
-    With the key alone the box's default is its minimum, and a box the browser draws afresh (one a rerun cut
-    short had dropped, or one inside an expander opened later) showed and sent back that minimum: a campaign
-    launched that way had every vendor rate at 0 and failed.
+    With a key alone a widget's default is empty (a box's minimum, the first option), and a widget the browser
+    draws afresh (one a rerun cut short had dropped, or one inside an expander opened later) showed and sent
+    back that default: the message emptied itself, or every vendor rate became 0 and the campaign failed.
     """
-    current = st.session_state.get(key)
+    value = st.session_state.get(key)
+    return fallback if value is None else value
+
+
+def kept_index(options: list[Any], key: str) -> int | None:
+    """The position of the form's value under `key` among `options` (None when it is not one), for `index=`."""
+    value = st.session_state.get(key)
+    return options.index(value) if value in options else None
+
+
+def _number(label: str, key: str, *, integer: bool, **kwargs: Any) -> None:
+    """A number box whose value lives in the session state under `key` (also its default, see `kept`)."""
+    current = kept(key)
     value = None if current is None else (int(current) if integer else float(current))
     st.number_input(label, value=value, key=key, **kwargs)
 
 
 def sending_settings(current: dict[str, Any], editable: bool = True) -> None:
     """When to send, sending speed, holdout, frequency cap and seed."""
-    when = st.radio("When", ["now", "later"], key=K + "when", horizontal=True, disabled=not editable,
+    when = st.radio("When", ["now", "later"], key=K + "when", index=kept_index(["now", "later"], K + "when") or 0,
+                    horizontal=True, disabled=not editable,
                     format_func=lambda w: "Send when I launch" if w == "now" else "Schedule a date and time (UTC)")
     if when == "later":
         day, hour, note = st.columns([1, 1, 2], vertical_alignment="bottom")
-        day.date_input("Send on (UTC)", key=K + "send_date", min_value=utc_now().date(), format="YYYY-MM-DD",
-                       persist_state="page")
-        hour.time_input("At (UTC)", key=K + "send_time", step=timedelta(minutes=15), persist_state="page")
+        day.date_input("Send on (UTC)", value=kept(K + "send_date"), key=K + "send_date",
+                       min_value=utc_now().date(), format="YYYY-MM-DD", persist_state="page")
+        hour.time_input("At (UTC)", value=kept(K + "send_time"), key=K + "send_time", step=timedelta(minutes=15),
+                        persist_state="page")
         note.caption(f"It is now {utc_now():%Y-%m-%d %H:%M} UTC. The campaign is launched at that time by "
                      "the delivery worker, with the audience as it is then.")
     field_error("scheduled_at", current.get("scheduled_at"), "scheduled_at")
@@ -203,7 +217,8 @@ def vendor_settings(current: dict[str, Any], channel: str) -> None:
 def _conversion_settings(current: dict[str, Any]) -> None:
     """The simulated conversions: on/off, then the rates and amounts (drawn always, greyed out when off)."""
     label, help_text = VENDOR_LABELS["simulate_conversions"]
-    on = st.toggle(label, key=K + "v-simulate_conversions", help=help_text)
+    on = st.toggle(label, value=bool(kept(K + "v-simulate_conversions", False)), key=K + "v-simulate_conversions",
+                   help=help_text)
     field_error("vendor.simulate_conversions", current.get("vendor.simulate_conversions"),
                 "vendor.simulate_conversions")
     cols = st.columns(2)

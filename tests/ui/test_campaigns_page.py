@@ -143,9 +143,10 @@ def test_saving_a_draft_opens_it_with_the_pre_launch_checks():
     assert _number(at, "Longest message") == preview.lengths.longest
 
 
-def test_every_number_box_has_its_value_as_its_default():
-    """The browser draws a box afresh from its default (after a rerun cut short, or in an expander opened later):
-    that default must be the campaign's value, not the box's minimum, or the vendor rates silently become 0."""
+def test_every_box_has_its_value_as_its_default():
+    """The browser draws a widget afresh from its default (after a rerun cut short, or in an expander opened later):
+    that default must be the campaign's value, not an empty box or a minimum, or the message empties itself and
+    the vendor rates silently become 0."""
     at = _new()
     at.number_input(key="cmp-f-seed").set_value(99).run()
     at.number_input(key="cmp-f-v-send_success_rate").set_value(80.0).run()
@@ -157,6 +158,10 @@ def test_every_number_box_has_its_value_as_its_default():
     for box in boxes:
         if box.value is not None:
             assert box.proto.HasField("default") and box.proto.default == box.value, box.label
+    texts = [at.text_input(key="cmp-f-name"), at.text_input(key="cmp-f-subject"), at.text_area(key="cmp-f-template")]
+    assert [t.value for t in texts] == ["Autumn hello", at.text_input(key="cmp-f-subject").value, TEMPLATE]
+    for box in texts:
+        assert box.value and box.proto.default == box.value, box.label
 
 
 def test_launch_needs_the_confirmation_then_delivery_shows_in_the_counts():
